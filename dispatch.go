@@ -1,0 +1,138 @@
+package vanthu
+
+import "time"
+
+// Milestone is a step a dispatch reaches. Each is a timestamp set once.
+type Milestone string
+
+// Milestones in the order of the status ladder. Bounced and failed end a
+// dispatch without it reaching the unit.
+const (
+	MilestoneQueued       Milestone = "queued"
+	MilestoneSent         Milestone = "sent"
+	MilestoneRead         Milestone = "read"
+	MilestoneAcknowledged Milestone = "acknowledged"
+	MilestoneBounced      Milestone = "bounced"
+	MilestoneFailed       Milestone = "failed"
+)
+
+// rank orders milestones for the status: the highest reached wins. A unit
+// that acknowledged has obviously received the mail, so a bounce report
+// arriving later (a second mailbox of the unit, say) does not hide that.
+func (m Milestone) rank() int {
+	switch m {
+	case MilestoneQueued:
+		return 1
+	case MilestoneFailed:
+		return 2
+	case MilestoneBounced:
+		return 3
+	case MilestoneSent:
+		return 4
+	case MilestoneRead:
+		return 5
+	case MilestoneAcknowledged:
+		return 6
+	}
+	return 0
+}
+
+// Valid reports whether m is a known milestone.
+func (m Milestone) Valid() bool { return m.rank() > 0 }
+
+// Label returns the Vietnamese name of the milestone as a status.
+func (m Milestone) Label() string {
+	switch m {
+	case MilestoneQueued:
+		return "Chờ gửi"
+	case MilestoneSent:
+		return "Đã gửi"
+	case MilestoneRead:
+		return "Đã xem"
+	case MilestoneAcknowledged:
+		return "Đã xác nhận"
+	case MilestoneBounced:
+		return "Bị trả lại"
+	case MilestoneFailed:
+		return "Gửi lỗi"
+	}
+	return string(m)
+}
+
+// Dispatch is one document sent to one unit.
+type Dispatch struct {
+	ID             int64      `json:"id"`
+	DocumentID     int64      `json:"document_id"`
+	UnitID         int64      `json:"unit_id"`
+	Email          string     `json:"email"`
+	MessageID      string     `json:"message_id,omitempty"`
+	QueuedAt       *time.Time `json:"queued_at,omitempty"`
+	SentAt         *time.Time `json:"sent_at,omitempty"`
+	ReadAt         *time.Time `json:"read_at,omitempty"`
+	AcknowledgedAt *time.Time `json:"acknowledged_at,omitempty"`
+	BouncedAt      *time.Time `json:"bounced_at,omitempty"`
+	FailedAt       *time.Time `json:"failed_at,omitempty"`
+	FailReason     string     `json:"fail_reason,omitempty"`
+	Reminded       int        `json:"reminded"`
+	Deadline       *time.Time `json:"deadline,omitempty"`
+}
+
+func (d *Dispatch) field(m Milestone) **time.Time {
+	switch m {
+	case MilestoneQueued:
+		return &d.QueuedAt
+	case MilestoneSent:
+		return &d.SentAt
+	case MilestoneRead:
+		return &d.ReadAt
+	case MilestoneAcknowledged:
+		return &d.AcknowledgedAt
+	case MilestoneBounced:
+		return &d.BouncedAt
+	case MilestoneFailed:
+		return &d.FailedAt
+	}
+	return nil
+}
+
+// Reached returns when d reached m, or nil.
+func (d *Dispatch) Reached(m Milestone) *time.Time {
+	if f := d.field(m); f != nil {
+		return *f
+	}
+	return nil
+}
+
+// Apply records milestone m at time at. A milestone is set once: applying
+// it again changes nothing and returns false, so duplicate evidence (a second
+// read receipt, a retried task) is harmless. Evidence of a milestone implies
+// the ones before it on the delivery path: an acknowledgement means the
+// message was read, a read means it was sent.
+func (d *Dispatch) Apply(m Milestone, at time.Time) bool {
+	f := d.field(m)
+	if f == nil || *f != nil {
+		return false
+	}
+	t := at
+	*f = &t
+	switch m {
+	case MilestoneAcknowledged:
+		d.Apply(MilestoneRead, at)
+		d.Apply(MilestoneSent, at)
+	case MilestoneRead:
+		d.Apply(MilestoneSent, at)
+	}
+	return true
+}
+
+// Status is the highest milestone reached. Late evidence never moves it
+// backwards: a bounce after an acknowledgement leaves it acknowledged.
+func (d *Dispatch) Status() Milestone {
+	var best Milestone
+	for _, m := range []Milestone{MilestoneQueued, MilestoneFailed, MilestoneBounced, MilestoneSent, MilestoneRead, MilestoneAcknowledged} {
+		if *d.field(m) != nil && m.rank() > best.rank() {
+			best = m
+		}
+	}
+	return best
+}

@@ -1,0 +1,392 @@
+// Package config reads vanthu's settings from VANTHU_* environment variables
+// and command-line flags (flags win), validates them, and prints them with
+// secrets masked. Every setting has one name in both worlds: VANTHU_SMTP_PORT
+// is --smtp-port.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// TLS modes for mail servers.
+const (
+	TLSNone     = "none"
+	TLSStartTLS = "starttls"
+	TLSImplicit = "tls"
+)
+
+// Mail is the address, TLS mode and login of a mail server.
+type Mail struct {
+	Host     string
+	Port     int
+	TLS      string
+	Username string
+	Password string
+}
+
+// Config is the effective configuration of one process.
+type Config struct {
+	HTTPAddr        string
+	BaseURL         string
+	DataDir         string
+	DatabaseURL     string // "postgres://…" or a SQLite file path
+	RedisURL        string
+	TemplatesDir    string
+	LogLevel        string
+	LogFormat       string
+	SecureCookies   bool
+	Concurrency     int
+	ShutdownTimeout time.Duration
+	MetricsAddr     string // extra listener for /metrics in worker and scheduler processes
+	MailFrom        string // the office address documents are sent from
+	SMTP            Mail
+	SMTPRate        float64 // messages per second per SMTP server, shared by all workers
+	IMAP            Mail
+	IMAPMailbox     string
+
+	// Development mode only.
+	DevSMTPAddr     string
+	DevIMAPAddr     string
+	DevAdminToken   string
+	DevMailPassword string
+}
+
+// setting binds one configuration value to its environment variable and flag.
+type setting struct {
+	env, flag, help string
+	secret          bool
+	get             func(*Config) string
+	set             func(*Config, string) error
+}
+
+func str(p func(*Config) *string) (func(*Config) string, func(*Config, string) error) {
+	return func(c *Config) string { return *p(c) },
+		func(c *Config, v string) error { *p(c) = strings.TrimSpace(v); return nil }
+}
+
+func integer(p func(*Config) *int, min, max int) (func(*Config) string, func(*Config, string) error) {
+	return func(c *Config) string { return strconv.Itoa(*p(c)) },
+		func(c *Config, v string) error {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil || n < min || n > max {
+				return fmt.Errorf("must be a whole number from %d to %d, got %q", min, max, v)
+			}
+			*p(c) = n
+			return nil
+		}
+}
+
+func oneOf(p func(*Config) *string, allowed ...string) (func(*Config) string, func(*Config, string) error) {
+	return func(c *Config) string { return *p(c) },
+		func(c *Config, v string) error {
+			v = strings.ToLower(strings.TrimSpace(v))
+			for _, a := range allowed {
+				if v == a {
+					*p(c) = v
+					return nil
+				}
+			}
+			return fmt.Errorf("must be one of %s, got %q", strings.Join(allowed, ", "), v)
+		}
+}
+
+func settings() []setting {
+	var s []setting
+	add := func(env, flg, help string, secret bool, get func(*Config) string, set func(*Config, string) error) {
+		s = append(s, setting{env: env, flag: flg, help: help, secret: secret, get: get, set: set})
+	}
+	g, st := str(func(c *Config) *string { return &c.HTTPAddr })
+	add("VANTHU_HTTP_ADDR", "http-addr", "address the web server listens on", false, g, st)
+	g, st = str(func(c *Config) *string { return &c.BaseURL })
+	add("VANTHU_BASE_URL", "base-url", "public URL of the web server, used in links sent by mail (default: from the HTTP address)", false, g, st)
+	g, st = str(func(c *Config) *string { return &c.DataDir })
+	add("VANTHU_DATA_DIR", "data-dir", "directory for the SQLite database and local files", false, g, st)
+	g, st = str(func(c *Config) *string { return &c.DatabaseURL })
+	add("VANTHU_DATABASE_URL", "database-url", "postgres://… URL, or a SQLite file path (default: DATA_DIR/vanthu.db)", false, g, st)
+	g, st = str(func(c *Config) *string { return &c.RedisURL })
+	add("VANTHU_REDIS_URL", "redis-url", "redis://… URL of the Redis that carries the task queue (required except in dev)", false, g, st)
+	g, st = str(func(c *Config) *string { return &c.TemplatesDir })
+	add("VANTHU_TEMPLATES_DIR", "templates-dir", "directory whose templates override the built-in ones", false, g, st)
+	g, st = oneOf(func(c *Config) *string { return &c.LogLevel }, "debug", "info", "warn", "error")
+	add("VANTHU_LOG_LEVEL", "log-level", "debug, info, warn or error", false, g, st)
+	g, st = oneOf(func(c *Config) *string { return &c.LogFormat }, "text", "json")
+	add("VANTHU_LOG_FORMAT", "log-format", "text or json", false, g, st)
+	add("VANTHU_SECURE_COOKIES", "secure-cookies", "mark session cookies Secure (default: true when BASE_URL is https)", false,
+		func(c *Config) string { return strconv.FormatBool(c.SecureCookies) },
+		func(c *Config, v string) error {
+			b, err := strconv.ParseBool(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("must be true or false, got %q", v)
+			}
+			c.SecureCookies = b
+			return nil
+		})
+	g, st = integer(func(c *Config) *int { return &c.Concurrency }, 1, 1000)
+	add("VANTHU_WORKER_CONCURRENCY", "worker-concurrency", "tasks one worker process runs at once", false, g, st)
+	add("VANTHU_SHUTDOWN_TIMEOUT", "shutdown-timeout", "how long to wait for running work on shutdown (e.g. 30s)", false,
+		func(c *Config) string { return c.ShutdownTimeout.String() },
+		func(c *Config, v string) error {
+			d, err := time.ParseDuration(strings.TrimSpace(v))
+			if err != nil || d <= 0 {
+				return fmt.Errorf("must be a positive duration such as 30s, got %q", v)
+			}
+			c.ShutdownTimeout = d
+			return nil
+		})
+	g, st = str(func(c *Config) *string { return &c.MetricsAddr })
+	add("VANTHU_METRICS_ADDR", "metrics-addr", "address for /metrics of worker and scheduler processes (empty: none)", false, g, st)
+	g, st = str(func(c *Config) *string { return &c.MailFrom })
+	add("VANTHU_MAIL_FROM", "mail-from", "office mailbox documents are sent from, e.g. \"Sở Nội vụ <vanban@snv.example.gov.vn>\"", false, g, st)
+	mail := func(prefix, flg, what string, m func(*Config) *Mail) {
+		g, st := str(func(c *Config) *string { return &m(c).Host })
+		add(prefix+"_HOST", flg+"-host", what+" host", false, g, st)
+		g, st = integer(func(c *Config) *int { return &m(c).Port }, 1, 65535)
+		add(prefix+"_PORT", flg+"-port", what+" port", false, g, st)
+		g, st = oneOf(func(c *Config) *string { return &m(c).TLS }, TLSNone, TLSStartTLS, TLSImplicit)
+		add(prefix+"_TLS", flg+"-tls", what+" TLS mode: none, starttls or tls", false, g, st)
+		g, st = str(func(c *Config) *string { return &m(c).Username })
+		add(prefix+"_USERNAME", flg+"-username", what+" login", false, g, st)
+		g, st = str(func(c *Config) *string { return &m(c).Password })
+		add(prefix+"_PASSWORD", flg+"-password", what+" password", true, g, st)
+	}
+	mail("VANTHU_SMTP", "smtp", "SMTP submission server", func(c *Config) *Mail { return &c.SMTP })
+	add("VANTHU_SMTP_RATE", "smtp-rate", "messages per second sent through the SMTP server, shared by all workers", false,
+		func(c *Config) string { return strconv.FormatFloat(c.SMTPRate, 'f', -1, 64) },
+		func(c *Config, v string) error {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil || f <= 0 || f > 10000 {
+				return fmt.Errorf("must be a number of messages per second above 0, got %q", v)
+			}
+			c.SMTPRate = f
+			return nil
+		})
+	mail("VANTHU_IMAP", "imap", "IMAP server of the office mailbox", func(c *Config) *Mail { return &c.IMAP })
+	g, st = str(func(c *Config) *string { return &c.IMAPMailbox })
+	add("VANTHU_IMAP_MAILBOX", "imap-mailbox", "IMAP folder watched for receipts, replies and bounces", false, g, st)
+	g, st = str(func(c *Config) *string { return &c.DevSMTPAddr })
+	add("VANTHU_DEV_SMTP_ADDR", "dev-smtp-addr", "dev only: address of the built-in SMTP server", false, g, st)
+	g, st = str(func(c *Config) *string { return &c.DevIMAPAddr })
+	add("VANTHU_DEV_IMAP_ADDR", "dev-imap-addr", "dev only: address of the built-in IMAP server", false, g, st)
+	g, st = str(func(c *Config) *string { return &c.DevAdminToken })
+	add("VANTHU_DEV_ADMIN_TOKEN", "dev-admin-token", "dev only: API token given to the seeded admin, so scripts can drive a fresh instance", true, g, st)
+	g, st = str(func(c *Config) *string { return &c.DevMailPassword })
+	add("VANTHU_DEV_MAIL_PASSWORD", "dev-mail-password", "dev only: IMAP password of every built-in mailbox", true, g, st)
+	return s
+}
+
+// Defaults returns the configuration before environment and flags.
+func Defaults() Config {
+	return Config{
+		HTTPAddr:        ":8080",
+		DataDir:         "data",
+		LogLevel:        "info",
+		LogFormat:       "text",
+		Concurrency:     10,
+		ShutdownTimeout: 30 * time.Second,
+		SMTP:            Mail{Port: 587, TLS: TLSStartTLS},
+		SMTPRate:        10,
+		IMAP:            Mail{Port: 993, TLS: TLSImplicit},
+		IMAPMailbox:     "INBOX",
+		DevSMTPAddr:     "127.0.0.1:2525",
+		DevIMAPAddr:     "127.0.0.1:1143",
+		DevMailPassword: "vanthu",
+	}
+}
+
+// Mode tells Load which settings a process needs.
+type Mode int
+
+// Modes.
+const (
+	ModeDev        Mode = iota // everything embedded
+	ModeProduction             // serve, worker, scheduler: Redis required
+	ModeAdmin                  // migrate, config and other chores: no Redis needed
+)
+
+// Load builds the configuration from the defaults, then the environment (as
+// returned by getenv), then flags parsed from args. Usage goes to out. An
+// invalid value stops with an error naming the setting.
+func Load(name string, args []string, getenv func(string) string, mode Mode, out io.Writer) (Config, error) {
+	c := Defaults()
+	if mode == ModeDev {
+		c.SMTP = Mail{TLS: TLSNone}
+		c.IMAP = Mail{TLS: TLSNone}
+	}
+	explicit := map[string]bool{}
+	all := settings()
+	for _, s := range all {
+		if v, ok := lookup(getenv, s.env); ok {
+			if err := s.set(&c, v); err != nil {
+				return c, fmt.Errorf("invalid %s: %w", s.env, err)
+			}
+			explicit[s.env] = true
+		}
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(out)
+	var flagErr error
+	for _, s := range all {
+		s := s
+		fs.Func(s.flag, s.help+" (env "+s.env+")", func(v string) error {
+			if err := s.set(&c, v); err != nil {
+				// flag prints its own message; keep ours to name the env too.
+				flagErr = fmt.Errorf("invalid --%s (%s): %w", s.flag, s.env, err)
+				return err
+			}
+			explicit[s.env] = true
+			return nil
+		})
+	}
+	if err := fs.Parse(args); err != nil {
+		if flagErr != nil {
+			return c, flagErr
+		}
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if err := c.finish(mode, explicit); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+func lookup(getenv func(string) string, key string) (string, bool) {
+	v := getenv(key)
+	return v, v != ""
+}
+
+// finish derives defaults that depend on other settings and checks the
+// combination.
+func (c *Config) finish(mode Mode, explicit map[string]bool) error {
+	if c.DatabaseURL == "" {
+		if c.DataDir == "" {
+			return errors.New("invalid VANTHU_DATA_DIR: must not be empty when VANTHU_DATABASE_URL is not set")
+		}
+		c.DatabaseURL = c.DataDir + string(os.PathSeparator) + "vanthu.db"
+	}
+	if isPostgres(c.DatabaseURL) {
+		if _, err := url.Parse(c.DatabaseURL); err != nil {
+			return fmt.Errorf("invalid VANTHU_DATABASE_URL: %w", err)
+		}
+	}
+	if err := checkAddr("VANTHU_HTTP_ADDR", c.HTTPAddr); err != nil {
+		return err
+	}
+	if c.BaseURL == "" {
+		host, port, _ := net.SplitHostPort(c.HTTPAddr)
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host = "localhost"
+		}
+		c.BaseURL = "http://" + net.JoinHostPort(host, port)
+	}
+	u, err := url.Parse(c.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("invalid VANTHU_BASE_URL: must be an absolute http(s) URL, got %q", c.BaseURL)
+	}
+	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+	if !explicit["VANTHU_SECURE_COOKIES"] {
+		c.SecureCookies = u.Scheme == "https"
+	}
+	if c.MetricsAddr != "" {
+		if err := checkAddr("VANTHU_METRICS_ADDR", c.MetricsAddr); err != nil {
+			return err
+		}
+	}
+	switch mode {
+	case ModeDev:
+		if err := checkAddr("VANTHU_DEV_SMTP_ADDR", c.DevSMTPAddr); err != nil {
+			return err
+		}
+		if err := checkAddr("VANTHU_DEV_IMAP_ADDR", c.DevIMAPAddr); err != nil {
+			return err
+		}
+		if c.DevAdminToken != "" && len(c.DevAdminToken) < 16 {
+			return errors.New("invalid VANTHU_DEV_ADMIN_TOKEN: must be at least 16 characters")
+		}
+		if c.MailFrom == "" {
+			c.MailFrom = "Sở Nội vụ <vanban@snv.vinhlong.gov.vn>"
+		}
+	case ModeProduction:
+		if c.RedisURL == "" {
+			return errors.New("missing VANTHU_REDIS_URL: serve, worker and scheduler share a Redis (e.g. redis://localhost:6379/0)")
+		}
+		if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
+			return fmt.Errorf("invalid VANTHU_REDIS_URL: must be a redis:// or rediss:// URL, got %q", maskURL(c.RedisURL))
+		}
+		if c.SMTP.Host == "" {
+			return errors.New("missing VANTHU_SMTP_HOST: the SMTP submission server documents are sent through")
+		}
+		if c.MailFrom == "" {
+			return errors.New("missing VANTHU_MAIL_FROM: the office mailbox documents are sent from")
+		}
+		if (c.SMTP.Username == "") != (c.SMTP.Password == "") {
+			return errors.New("invalid VANTHU_SMTP_USERNAME/VANTHU_SMTP_PASSWORD: set both or neither")
+		}
+	}
+	if c.MailFrom != "" {
+		if _, err := parseAddress(c.MailFrom); err != nil {
+			return fmt.Errorf("invalid VANTHU_MAIL_FROM: %w", err)
+		}
+	}
+	return nil
+}
+
+func checkAddr(name, addr string) error {
+	if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
+		return fmt.Errorf("invalid %s: must be host:port or :port, got %q", name, addr)
+	}
+	return nil
+}
+
+func isPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// Print writes the effective configuration, one VAR=value line per setting,
+// with passwords, tokens and URL credentials masked.
+func (c Config) Print(w io.Writer) error {
+	for _, s := range settings() {
+		v := s.get(&c)
+		switch {
+		case v == "":
+		case s.secret:
+			v = "****"
+		default:
+			v = maskURL(v) // a password inside a database or Redis URL
+		}
+		if _, err := fmt.Fprintf(w, "%s=%s\n", s.env, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// maskURL hides the password of a URL; anything else is returned as is.
+func maskURL(v string) string {
+	u, err := url.Parse(v)
+	if err != nil || u.Scheme == "" || u.User == nil {
+		return v
+	}
+	if _, has := u.User.Password(); !has {
+		return v
+	}
+	return u.Scheme + "://" + u.User.Username() + ":****@" + strings.TrimPrefix(u.String(), u.Scheme+"://"+u.User.String()+"@")
+}
+
+// Usage writes every setting with its flag, environment variable and help.
+func Usage(w io.Writer) {
+	for _, s := range settings() {
+		fmt.Fprintf(w, "  --%-22s %-26s %s\n", s.flag, s.env, s.help)
+	}
+}

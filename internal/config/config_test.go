@@ -1,0 +1,131 @@
+package config
+
+import (
+	"bytes"
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestLoadPrecedence(t *testing.T) {
+	c, err := Load("serve", []string{"--http-addr", ":9000", "--smtp-port=2525"}, env(map[string]string{
+		"VANTHU_HTTP_ADDR":        ":7000",
+		"VANTHU_REDIS_URL":        "redis://:s3cret@redis:6379/0",
+		"VANTHU_SMTP_HOST":        "mail.example.vn",
+		"VANTHU_SMTP_PORT":        "465",
+		"VANTHU_MAIL_FROM":        "Sở Nội vụ <vanban@snv.example.vn>",
+		"VANTHU_SHUTDOWN_TIMEOUT": "5s",
+	}), ModeProduction, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTPAddr != ":9000" {
+		t.Errorf("flag should win over env: HTTPAddr = %q", c.HTTPAddr)
+	}
+	if c.SMTP.Port != 2525 || c.SMTP.Host != "mail.example.vn" {
+		t.Errorf("SMTP = %+v", c.SMTP)
+	}
+	if c.ShutdownTimeout != 5*time.Second {
+		t.Errorf("ShutdownTimeout = %v", c.ShutdownTimeout)
+	}
+	if c.DatabaseURL != "data/vanthu.db" {
+		t.Errorf("DatabaseURL default = %q", c.DatabaseURL)
+	}
+	if c.BaseURL != "http://localhost:9000" || c.SecureCookies {
+		t.Errorf("BaseURL = %q secure=%v", c.BaseURL, c.SecureCookies)
+	}
+}
+
+func TestLoadErrorsNameTheSetting(t *testing.T) {
+	prod := map[string]string{
+		"VANTHU_REDIS_URL": "redis://localhost:6379",
+		"VANTHU_SMTP_HOST": "mail.example.vn",
+		"VANTHU_MAIL_FROM": "vanban@snv.example.vn",
+	}
+	with := func(k, v string) map[string]string {
+		m := map[string]string{}
+		for a, b := range prod {
+			m[a] = b
+		}
+		if v == "" {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+		return m
+	}
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"bad port env", with("VANTHU_SMTP_PORT", "abc"), nil, "VANTHU_SMTP_PORT"},
+		{"bad port flag", prod, []string{"--imap-port", "70000"}, "--imap-port (VANTHU_IMAP_PORT)"},
+		{"bad tls", with("VANTHU_SMTP_TLS", "ssl"), nil, "VANTHU_SMTP_TLS"},
+		{"no redis", with("VANTHU_REDIS_URL", ""), nil, "VANTHU_REDIS_URL"},
+		{"redis scheme", with("VANTHU_REDIS_URL", "http://x"), nil, "VANTHU_REDIS_URL"},
+		{"no smtp", with("VANTHU_SMTP_HOST", ""), nil, "VANTHU_SMTP_HOST"},
+		{"bad from", with("VANTHU_MAIL_FROM", "not an address"), nil, "VANTHU_MAIL_FROM"},
+		{"bad http addr", with("VANTHU_HTTP_ADDR", "8080"), nil, "VANTHU_HTTP_ADDR"},
+		{"bad base url", with("VANTHU_BASE_URL", "example.vn"), nil, "VANTHU_BASE_URL"},
+		{"bad duration", with("VANTHU_SHUTDOWN_TIMEOUT", "-1s"), nil, "VANTHU_SHUTDOWN_TIMEOUT"},
+		{"half login", with("VANTHU_SMTP_USERNAME", "u"), nil, "VANTHU_SMTP_USERNAME"},
+		{"stray arg", prod, []string{"extra"}, "unexpected argument"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load("serve", tt.args, env(tt.env), ModeProduction, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want it to name %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestDevNeedsNothing(t *testing.T) {
+	c, err := Load("dev", nil, env(nil), ModeDev, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RedisURL != "" || c.MailFrom == "" || c.DevSMTPAddr == "" {
+		t.Fatalf("dev config = %+v", c)
+	}
+}
+
+func TestPrintMasksSecrets(t *testing.T) {
+	c, err := Load("serve", nil, env(map[string]string{
+		"VANTHU_REDIS_URL":     "redis://:r3dispw@redis:6379/0",
+		"VANTHU_DATABASE_URL":  "postgres://vanthu:pgpass@db:5432/vanthu?sslmode=disable",
+		"VANTHU_SMTP_HOST":     "mail.example.vn",
+		"VANTHU_SMTP_USERNAME": "vanban",
+		"VANTHU_SMTP_PASSWORD": "smtppw",
+		"VANTHU_MAIL_FROM":     "vanban@snv.example.vn",
+	}), ModeProduction, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := c.Print(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, secret := range []string{"r3dispw", "pgpass", "smtppw"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("Print leaks %q:\n%s", secret, out)
+		}
+	}
+	for _, want := range []string{
+		"VANTHU_DATABASE_URL=postgres://vanthu:****@db:5432/vanthu?sslmode=disable",
+		"VANTHU_SMTP_PASSWORD=****",
+		"VANTHU_SMTP_USERNAME=vanban",
+		"VANTHU_SMTP_HOST=mail.example.vn",
+	} {
+		if !strings.Contains(out, want+"\n") {
+			t.Errorf("Print lacks %q:\n%s", want, out)
+		}
+	}
+}
