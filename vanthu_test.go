@@ -61,7 +61,7 @@ func TestDispatchStatusNeverMovesBackwards(t *testing.T) {
 		{vanthu.MilestoneSent, false, vanthu.MilestoneSent}, // duplicate evidence
 		{vanthu.MilestoneAcknowledged, true, vanthu.MilestoneAcknowledged},
 		{vanthu.MilestoneBounced, true, vanthu.MilestoneAcknowledged}, // late bounce
-		{vanthu.MilestoneRead, false, vanthu.MilestoneAcknowledged},    // implied by the ack
+		{vanthu.MilestoneRead, false, vanthu.MilestoneAcknowledged},   // implied by the ack
 	}
 	for i, s := range steps {
 		at := t0.Add(time.Duration(i) * time.Minute)
