@@ -1,0 +1,240 @@
+// Package store keeps the service's state in SQL: SQLite (pure Go, the
+// embedded default) or PostgreSQL (shared by several machines). Every
+// method runs the same query text on both; only the placeholders are
+// rewritten for PostgreSQL, and the schema has one migration file per
+// dialect.
+//
+// Times are stored as BIGINT unix milliseconds UTC in both dialects, so
+// comparisons are exact integers and there is one conversion path.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/sonoivu/vanthu"
+)
+
+// Dialects returned by Store.Dialect.
+const (
+	DialectSQLite   = "sqlite"
+	DialectPostgres = "postgres"
+)
+
+// Store is the SQL storage. It is safe for concurrent use.
+type Store struct {
+	// Now returns the current time; it defaults to time.Now and tests fix it.
+	Now func() time.Time
+
+	db      *sql.DB
+	dialect string
+}
+
+// Open opens dsn: "postgres://…" or "postgresql://…" is PostgreSQL; anything
+// else is a SQLite database file path, whose parent directory is created.
+// It checks the connection but does not migrate.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	s := &Store{Now: time.Now}
+	var err error
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		s.dialect = DialectPostgres
+		s.db, err = sql.Open("pgx", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("store: open postgres: %w", err)
+		}
+		s.db.SetMaxOpenConns(20)
+		s.db.SetMaxIdleConns(5)
+		s.db.SetConnMaxIdleTime(5 * time.Minute)
+	} else {
+		s.dialect = DialectSQLite
+		if dsn == "" {
+			return nil, vanthu.Errorf(vanthu.EInvalid, "Chưa cấu hình đường dẫn cơ sở dữ liệu.")
+		}
+		if strings.ContainsRune(dsn, '?') {
+			// The driver reads everything after '?' as connection
+			// options; silently opening a different file would be worse.
+			return nil, vanthu.Errorf(vanthu.EInvalid, "Đường dẫn tệp cơ sở dữ liệu SQLite không được chứa dấu '?'.")
+		}
+		if dir := filepath.Dir(dsn); dir != "" {
+			if err := os.MkdirAll(dir, 0o750); err != nil {
+				return nil, fmt.Errorf("store: create database directory: %w", err)
+			}
+		}
+		s.db, err = sql.Open("sqlite", sqliteDSN(dsn))
+		if err != nil {
+			return nil, fmt.Errorf("store: open sqlite: %w", err)
+		}
+		// SQLite has one writer at a time; a few connections let readers
+		// proceed in WAL mode while writers queue on busy_timeout.
+		s.db.SetMaxOpenConns(8)
+		s.db.SetMaxIdleConns(8)
+	}
+	if err := s.db.PingContext(ctx); err != nil {
+		s.db.Close()
+		return nil, fmt.Errorf("store: connect %s: %w", s.dialect, err)
+	}
+	return s, nil
+}
+
+// sqliteDSN adds the connection settings every SQLite connection needs:
+// WAL so readers do not block the writer, a busy timeout so concurrent
+// writers wait instead of failing, foreign keys (off by default in SQLite),
+// and BEGIN IMMEDIATE so a transaction takes the write lock up front rather
+// than failing with SQLITE_BUSY when it upgrades from read to write.
+func sqliteDSN(path string) string {
+	return path + "?_txlock=immediate" +
+		"&_pragma=busy_timeout(10000)" +
+		"&_pragma=journal_mode(WAL)" +
+		"&_pragma=synchronous(NORMAL)" +
+		"&_pragma=foreign_keys(1)"
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Dialect returns "sqlite" or "postgres".
+func (s *Store) Dialect() string { return s.dialect }
+
+// Ping checks that the database answers (readiness).
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return &vanthu.Error{Code: vanthu.EUnavailable, Message: "Cơ sở dữ liệu không phản hồi.", Err: err}
+	}
+	return nil
+}
+
+// rebind rewrites the ? placeholders of query to $1..$n for PostgreSQL.
+// Queries in this package never contain a literal '?'.
+func (s *Store) rebind(query string) string {
+	if s.dialect != DialectPostgres {
+		return query
+	}
+	var b strings.Builder
+	b.Grow(len(query) + 16)
+	n := 0
+	for i := 0; i < len(query); i++ {
+		if query[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(query[i])
+	}
+	return b.String()
+}
+
+// querier is what both *sql.DB and *sql.Tx offer.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// inTx runs fn in a transaction and commits it when fn returns nil.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// now returns the store's current time at the stored precision, so that a
+// value returned to the caller equals what is read back later.
+func (s *Store) now() time.Time { return fromMS(toMS(s.Now())) }
+
+func toMS(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
+
+func nullMS(t *time.Time) sql.NullInt64 {
+	if t == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: toMS(*t), Valid: true}
+}
+
+func timePtr(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMS(v.Int64)
+	return &t
+}
+
+// isUnique reports whether err is a unique-constraint violation.
+func isUnique(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		c := se.Code()
+		return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "23505"
+	}
+	return false
+}
+
+// isForeignKey reports whether err is a foreign-key violation.
+func isForeignKey(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "23503"
+	}
+	return false
+}
+
+// dbError turns a driver error into the domain error a caller can act on,
+// or wraps it once with the operation's name. Domain errors pass through.
+func dbError(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ve *vanthu.Error
+	if errors.As(err, &ve) {
+		return err
+	}
+	switch {
+	case isUnique(err):
+		return &vanthu.Error{Code: vanthu.EConflict, Message: "Dữ liệu trùng với một bản ghi đã có.", Err: fmt.Errorf("store: %s: %w", op, err)}
+	case isForeignKey(err):
+		return &vanthu.Error{Code: vanthu.EInvalid, Message: "Dữ liệu tham chiếu tới một bản ghi không tồn tại.", Err: fmt.Errorf("store: %s: %w", op, err)}
+	}
+	return fmt.Errorf("store: %s: %w", op, err)
+}
+
+// sourceOf guesses the event source from the actor: the command line and the
+// seeder are the system; everything else reaches the store through the web
+// layer (pages or API).
+func sourceOf(actor string) vanthu.EventSource {
+	switch actor {
+	case "cli", "seed", "system", "":
+		return vanthu.SourceSystem
+	}
+	return vanthu.SourceWeb
+}

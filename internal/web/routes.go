@@ -1,0 +1,68 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/sonoivu/vanthu"
+)
+
+var (
+	anyRole  = vanthu.Roles
+	editors  = []vanthu.Role{vanthu.RoleAdmin, vanthu.RoleClerk}
+	admins   = []vanthu.Role{vanthu.RoleAdmin}
+	auditors = []vanthu.Role{vanthu.RoleAdmin, vanthu.RoleClerk, vanthu.RoleViewer}
+)
+
+// routeTable is the single list of routes with their roles. Keep
+// docs/openapi.yaml in step with the /api/v1 entries (a test checks).
+func (s *Server) routeTable() []Route {
+	mount := func(h http.Handler) handlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) error { h.ServeHTTP(w, r); return nil }
+	}
+	rs := []Route{
+		{Method: "GET", Pattern: "/healthz", Summary: "Process is alive", handler: s.handleHealthz},
+		{Method: "GET", Pattern: "/readyz", Summary: "Database and queue reachable", handler: s.handleReadyz},
+		{Method: "GET", Pattern: "/login", Summary: "Login form", page: true, handler: s.handleLoginForm},
+		{Method: "POST", Pattern: "/login", Summary: "Log in", page: true, handler: s.handleLogin},
+		{Method: "POST", Pattern: "/logout", Summary: "Log out", page: true, handler: s.handleLogout},
+		{Method: "GET", Pattern: "/static/", Summary: "Stylesheet and scripts",
+			handler: mount(http.StripPrefix("/static/", http.FileServerFS(s.static)))},
+
+		{Method: "GET", Pattern: "/api/v1/me", Auth: AuthAPI, Roles: anyRole, Summary: "Current user", handler: s.apiMe},
+		{Method: "GET", Pattern: "/api/v1/units", Auth: AuthAPI, Roles: anyRole, Summary: "List units", handler: s.apiListUnits},
+		{Method: "POST", Pattern: "/api/v1/units", Auth: AuthAPI, Roles: editors, Summary: "Create a unit", handler: s.apiCreateUnit},
+		{Method: "GET", Pattern: "/api/v1/units/{id}", Auth: AuthAPI, Roles: anyRole, Summary: "Get a unit", handler: s.apiGetUnit},
+		{Method: "PUT", Pattern: "/api/v1/units/{id}", Auth: AuthAPI, Roles: editors, Summary: "Replace a unit", handler: s.apiUpdateUnit},
+		{Method: "POST", Pattern: "/api/v1/units/{id}/deactivate", Auth: AuthAPI, Roles: editors, Summary: "Deactivate a unit", handler: s.apiSetUnitActive(false)},
+		{Method: "POST", Pattern: "/api/v1/units/{id}/activate", Auth: AuthAPI, Roles: editors, Summary: "Activate a unit", handler: s.apiSetUnitActive(true)},
+		{Method: "POST", Pattern: "/api/v1/units/import", Auth: AuthAPI, Roles: editors, Summary: "Import units from CSV or XLSX", upload: true, handler: s.apiImportUnits},
+		{Method: "GET", Pattern: "/api/v1/users", Auth: AuthAPI, Roles: admins, Summary: "List users", handler: s.apiListUsers},
+		{Method: "POST", Pattern: "/api/v1/users", Auth: AuthAPI, Roles: admins, Summary: "Create a user", handler: s.apiCreateUser},
+		{Method: "GET", Pattern: "/api/v1/tokens", Auth: AuthAPI, Roles: anyRole, Summary: "List own API tokens", handler: s.apiListTokens},
+		{Method: "POST", Pattern: "/api/v1/tokens", Auth: AuthAPI, Roles: anyRole, Summary: "Create an API token", handler: s.apiCreateToken},
+		{Method: "DELETE", Pattern: "/api/v1/tokens/{id}", Auth: AuthAPI, Roles: anyRole, Summary: "Revoke an own API token", handler: s.apiDeleteToken},
+		{Method: "GET", Pattern: "/api/v1/events", Auth: AuthAPI, Roles: auditors, Summary: "Audit events of a subject", handler: s.apiListEvents},
+		{Method: "POST", Pattern: "/api/v1/admin/test-mail", Auth: AuthAPI, Roles: admins, Summary: "Send a test mail", handler: s.apiTestMail},
+
+		{Method: "GET", Pattern: "/{$}", Summary: "Home: redirects to the units", handler: s.pageHome},
+		{Method: "GET", Pattern: "/units", Auth: AuthSession, Roles: anyRole, Summary: "Units page", page: true, handler: s.pageUnits},
+		{Method: "POST", Pattern: "/units/import", Auth: AuthSession, Roles: editors, Summary: "Import units from a file", page: true, upload: true, handler: s.pageImportUnits},
+	}
+	if s.cfg.Metrics != nil {
+		rs = append(rs, Route{Method: "GET", Pattern: "/metrics", Summary: "Prometheus metrics", handler: mount(s.cfg.Metrics)})
+	}
+	if s.cfg.QueueMonitor != nil {
+		// The monitor's own UI calls its API with POST and DELETE, so the
+		// mount answers every method.
+		rs = append(rs, Route{Pattern: "/admin/queues/", Auth: AuthSession, Roles: admins, Summary: "Queue monitor (asynqmon)", handler: mount(s.cfg.QueueMonitor)})
+	}
+	if s.cfg.Mail != nil {
+		rs = append(rs,
+			Route{Method: "GET", Pattern: "/dev/mail", Auth: AuthSession, Roles: anyRole, Summary: "Development mailboxes", page: true, handler: s.pageMailboxes},
+			Route{Method: "GET", Pattern: "/dev/mail/{addr}", Auth: AuthSession, Roles: anyRole, Summary: "Development mailbox", page: true, handler: s.pageMailbox},
+			Route{Method: "GET", Pattern: "/dev/mail/{addr}/{uid}", Auth: AuthSession, Roles: anyRole, Summary: "Development mail message", page: true, handler: s.pageMessage},
+			Route{Method: "GET", Pattern: "/dev/mail/{addr}/{uid}/raw", Auth: AuthSession, Roles: anyRole, Summary: "Development mail source", page: true, handler: s.pageMessageRaw},
+		)
+	}
+	return rs
+}

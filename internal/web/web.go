@@ -1,0 +1,275 @@
+// Package web serves the HTTP side of vanthu: the JSON API under /api/v1,
+// the HTML pages for the staff of the Sở Nội vụ, login sessions and API
+// tokens, health and readiness probes, and in development a small webmail
+// over the built-in mail server.
+//
+// Every route lives in one table (see Server.Routes) together with the roles
+// it admits, so that authorisation can be checked by walking that table in
+// tests and the OpenAPI document can be compared with it.
+package web
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/sonoivu/vanthu"
+)
+
+//go:embed ui
+var uiFS embed.FS
+
+// Store is what the web layer needs from storage (satisfied by *store.Store).
+type Store interface {
+	Ping(ctx context.Context) error
+	ListUnits(ctx context.Context, f vanthu.UnitFilter) ([]vanthu.Unit, error)
+	GetUnit(ctx context.Context, id int64) (vanthu.Unit, error)
+	CreateUnit(ctx context.Context, u *vanthu.Unit, actor string) error
+	UpdateUnit(ctx context.Context, u *vanthu.Unit, actor string) error
+	SetUnitActive(ctx context.Context, id int64, active bool, actor string) error
+	ImportUnits(ctx context.Context, units []vanthu.Unit, actor string) (created, updated int, err error)
+	UnitCodes(ctx context.Context) (map[string]bool, error)
+	CreateUser(ctx context.Context, u *vanthu.User, actor string) error
+	GetUserByUsername(ctx context.Context, username string) (vanthu.User, error)
+	ListUsers(ctx context.Context) ([]vanthu.User, error)
+	CreateToken(ctx context.Context, t *vanthu.Token) error
+	// UserByToken returns EUnauthorized if the token is unknown or expired or
+	// its user is inactive.
+	UserByToken(ctx context.Context, kind string, hash []byte) (vanthu.User, vanthu.Token, error)
+	DeleteToken(ctx context.Context, kind string, hash []byte) error
+	ListTokens(ctx context.Context, userID int64, kind string) ([]vanthu.Token, error)
+	DeleteTokenByID(ctx context.Context, userID, id int64) error
+	ListEvents(ctx context.Context, subject string, limit int) ([]vanthu.Event, error)
+}
+
+// Jobs is the queue side the web layer triggers (the worker package's client).
+type Jobs interface {
+	// Ping reports whether Redis is reachable (readiness).
+	Ping(ctx context.Context) error
+	EnqueueTestMail(ctx context.Context, to string, requestedBy string) (taskID string, err error)
+}
+
+// MailboxInfo is one mailbox of the development mail server.
+type MailboxInfo struct {
+	Address  string
+	Messages int
+	Unseen   int
+}
+
+// MailAttachment describes an attachment of a development mail message.
+type MailAttachment struct {
+	Filename    string
+	ContentType string
+	Size        int
+}
+
+// MailMessage is one message of the development mail server, decoded.
+type MailMessage struct {
+	UID         uint32
+	From        string
+	To          string
+	Subject     string
+	Date        time.Time
+	Text        string
+	HTML        string
+	Attachments []MailAttachment
+	Raw         []byte
+	Seen        bool
+}
+
+// MailViewer reads the development mail server. It is defined over web's own
+// types so that this package does not depend on the mail server; cmd adapts.
+type MailViewer interface {
+	Mailboxes() []MailboxInfo
+	Messages(addr string) ([]MailMessage, error)
+	Message(addr string, uid uint32) (MailMessage, error)
+}
+
+// Config is what a Server is built from.
+type Config struct {
+	Logger *slog.Logger
+	Store  Store
+	Jobs   Jobs
+	// Mail is the development mail server; nil (production) leaves the
+	// /dev/mail routes out.
+	Mail MailViewer
+	// QueueMonitor is mounted at /admin/queues/ for admins; nil leaves it out.
+	QueueMonitor http.Handler
+	// Metrics serves GET /metrics without authentication; nil leaves it out.
+	Metrics http.Handler
+	// ObserveRequest is called once per request with the route pattern; may be nil.
+	ObserveRequest func(method, route string, status int, d time.Duration)
+	// BaseURL is the public URL of the service, for links.
+	BaseURL string
+	// SecureCookies sets the Secure flag on the session cookie.
+	SecureCookies bool
+	// SessionTTL is how long a login lasts (default 12h).
+	SessionTTL time.Duration
+	// MaxBodyBytes limits JSON and form bodies (default 1 MiB).
+	MaxBodyBytes int64
+	// MaxUploadBytes limits file uploads (default 10 MiB).
+	MaxUploadBytes int64
+	// DevMode shows the development banner and login hints.
+	DevMode bool
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// AuthKind says how a route authenticates its caller.
+type AuthKind int
+
+// Authentication kinds.
+const (
+	AuthNone    AuthKind = iota // public
+	AuthSession                 // HTML page: session cookie, else redirect to /login
+	AuthAPI                     // JSON API: bearer token or session cookie, else 401
+)
+
+// String names the kind for logs and test output.
+func (k AuthKind) String() string {
+	switch k {
+	case AuthSession:
+		return "session"
+	case AuthAPI:
+		return "api"
+	}
+	return "none"
+}
+
+// handlerFunc is a route handler. A returned error is answered in the
+// route's style (JSON for the API, an HTML page otherwise), so handlers do
+// not each decide how to report failures.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// Route is one entry of the route table.
+type Route struct {
+	Method  string // "" for a mounted handler answering every method
+	Pattern string // http.ServeMux pattern path, e.g. "/api/v1/units/{id}"
+	Roles   []vanthu.Role
+	Auth    AuthKind
+	Summary string
+
+	upload  bool // body limit MaxUploadBytes instead of MaxBodyBytes
+	page    bool // security headers for HTML
+	handler handlerFunc
+}
+
+// Server is the HTTP server of vanthu.
+type Server struct {
+	cfg       Config
+	log       *slog.Logger
+	store     Store
+	jobs      Jobs
+	now       func() time.Time
+	pages     map[string]*template.Template
+	static    fs.FS
+	routes    []Route
+	handler   http.Handler
+	limiter   *loginLimiter
+	dummyHash func() []byte
+}
+
+// New builds a Server. Templates are parsed here, so a broken template fails
+// at start rather than on the first request.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil {
+		return nil, fmt.Errorf("web: Config.Store is required")
+	}
+	if cfg.Jobs == nil {
+		return nil, fmt.Errorf("web: Config.Jobs is required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = 12 * time.Hour
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 1 << 20
+	}
+	if cfg.MaxUploadBytes <= 0 {
+		cfg.MaxUploadBytes = 10 << 20
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	s := &Server{
+		cfg:   cfg,
+		log:   cfg.Logger,
+		store: cfg.Store,
+		jobs:  cfg.Jobs,
+		now:   cfg.Now,
+	}
+	s.limiter = newLoginLimiter(cfg.Now, 5, 15*time.Minute)
+	// A real bcrypt hash to compare against when the user does not exist,
+	// so that a login for an unknown name costs as much as for a known one.
+	// Made on first use: it costs a bcrypt round that start-up need not pay.
+	s.dummyHash = sync.OnceValue(func() []byte {
+		h, err := bcrypt.GenerateFromPassword([]byte("vanthu-dummy-password"), bcrypt.DefaultCost)
+		if err != nil {
+			// Only fails for a bad cost or an over-long password, both constant here.
+			panic(fmt.Sprintf("web: dummy bcrypt hash: %v", err))
+		}
+		return h
+	})
+	var err error
+	if s.pages, err = parsePages(); err != nil {
+		return nil, err
+	}
+	if s.static, err = fs.Sub(uiFS, "ui/static"); err != nil {
+		return nil, fmt.Errorf("web: static files: %w", err)
+	}
+	s.routes = s.routeTable()
+	if s.handler, err = s.buildHandler(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Handler returns the root handler of the service.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Routes returns a copy of the route table.
+func (s *Server) Routes() []Route {
+	out := make([]Route, len(s.routes))
+	copy(out, s.routes)
+	return out
+}
+
+func (s *Server) buildHandler() (http.Handler, error) {
+	mux := http.NewServeMux()
+	seen := map[string]bool{}
+	for _, rt := range s.routes {
+		if (rt.Auth == AuthNone) != (rt.Roles == nil) {
+			return nil, fmt.Errorf("web: route %s %s: public routes have no roles and protected routes need some", rt.Method, rt.Pattern)
+		}
+		key := strings.TrimSpace(rt.Method + " " + rt.Pattern)
+		if seen[key] {
+			return nil, fmt.Errorf("web: duplicate route %s", key)
+		}
+		seen[key] = true
+		mux.Handle(key, s.wrap(rt))
+	}
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		err := vanthu.Errorf(vanthu.EForbidden, "Yêu cầu từ trang web khác bị từ chối.")
+		if isAPIPath(r.URL.Path) {
+			s.writeError(w, r, err)
+			return
+		}
+		s.renderError(w, r, err)
+	}))
+	return s.outer(cop.Handler(mux)), nil
+}
+
+func isAPIPath(p string) bool { return strings.HasPrefix(p, "/api/") }
