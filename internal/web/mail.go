@@ -26,12 +26,7 @@ func (s *Server) pageMailbox(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return &vanthu.Error{Code: vanthu.ENotFound, Message: "Không tìm thấy hộp thư " + addr + ".", Err: err}
 	}
-	// Newest first, as in any mail client.
-	rev := make([]MailMessage, len(ms))
-	for i, m := range ms {
-		rev[len(ms)-1-i] = m
-	}
-	return s.render(w, r, http.StatusOK, "mailbox", addr, mailboxPage{Address: addr, Messages: rev})
+	return s.render(w, r, http.StatusOK, "mailbox", addr, mailboxPage{Address: addr, Messages: ms})
 }
 
 type messagePage struct {

@@ -90,6 +90,7 @@ type MailMessage struct {
 // types so that this package does not depend on the mail server; cmd adapts.
 type MailViewer interface {
 	Mailboxes() []MailboxInfo
+	// Messages lists a mailbox newest first, as a mail client does.
 	Messages(addr string) ([]MailMessage, error)
 	Message(addr string, uid uint32) (MailMessage, error)
 }

@@ -1,0 +1,340 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/mail"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/hibiken/asynqmon"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sonoivu/vanthu"
+	"github.com/sonoivu/vanthu/internal/config"
+	"github.com/sonoivu/vanthu/internal/metrics"
+	"github.com/sonoivu/vanthu/internal/store"
+	"github.com/sonoivu/vanthu/internal/unitfile"
+	"github.com/sonoivu/vanthu/internal/web"
+	"github.com/sonoivu/vanthu/mailer"
+	"github.com/sonoivu/vanthu/templates"
+	"github.com/sonoivu/vanthu/worker"
+)
+
+func openStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	return st, nil
+}
+
+func migrate(ctx context.Context, cfg config.Config, logger *slog.Logger, out io.Writer) error {
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	n, err := st.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%s database: %d migration(s) applied\n", st.Dialect(), n)
+	return nil
+}
+
+func importUnits(ctx context.Context, cfg config.Config, logger *slog.Logger, path string, out io.Writer) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	head := make([]byte, 512)
+	n, _ := io.ReadFull(f, head)
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	format := unitfile.DetectFormat(path, "", head[:n])
+	if format == "" {
+		return fmt.Errorf("%s: not a CSV or XLSX file", path)
+	}
+	rows, err := unitfile.Parse(f, format)
+	if err != nil {
+		return describe(path, err)
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	existing, err := st.UnitCodes(ctx)
+	if err != nil {
+		return err
+	}
+	if err := unitfile.CheckParents(rows, existing); err != nil {
+		return describe(path, err)
+	}
+	units := make([]vanthu.Unit, len(rows))
+	for i, r := range rows {
+		units[i] = r.Unit
+	}
+	created, updated, err := st.ImportUnits(ctx, units, "cli")
+	if err != nil {
+		return describe(path, err)
+	}
+	fmt.Fprintf(out, "%s: %d unit(s) created, %d updated\n", path, created, updated)
+	return nil
+}
+
+// describe turns a domain error into lines a person can act on: one per
+// rejected row, with its line number.
+func describe(path string, err error) error {
+	ps := vanthu.ProblemsOf(err)
+	if len(ps) == 0 {
+		return fmt.Errorf("%s: %s", path, vanthu.ErrorMessageOf(err))
+	}
+	msg := fmt.Sprintf("%s: %s Không có đơn vị nào được nhập.", path, vanthu.ErrorMessageOf(err))
+	for _, p := range ps {
+		msg += "\n  "
+		if p.Line > 0 {
+			msg += fmt.Sprintf("dòng %d: ", p.Line)
+		}
+		if p.Field != "" {
+			msg += p.Field + ": "
+		}
+		msg += p.Message
+	}
+	return errors.New(msg)
+}
+
+// redisClient opens the shared Redis pool from a redis:// URL.
+func redisClient(url string) (redis.UniversalClient, asynq.RedisConnOpt, error) {
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, nil, fmt.Errorf("invalid VANTHU_REDIS_URL: %w", err)
+	}
+	conn, err := asynq.ParseRedisURI(url)
+	if err != nil {
+		return nil, nil, fmt.Errorf("invalid VANTHU_REDIS_URL: %w", err)
+	}
+	return redis.NewClient(opt), conn, nil
+}
+
+func smtpConfig(m config.Mail) mailer.SMTPConfig {
+	return mailer.SMTPConfig{Host: m.Host, Port: m.Port, TLS: mailer.TLSMode(m.TLS), Username: m.Username, Password: m.Password}
+}
+
+// webDeps are what the web server is built from, in every mode.
+type webDeps struct {
+	store   *store.Store
+	jobs    *worker.Client
+	metrics *metrics.Registry
+	redis   asynq.RedisConnOpt
+	mail    web.MailViewer // dev only
+}
+
+func newWeb(cfg config.Config, logger *slog.Logger, d webDeps) (*http.Server, error) {
+	monitor := asynqmon.New(asynqmon.Options{RootPath: "/admin/queues", RedisConnOpt: d.redis, ReadOnly: false})
+	srv, err := web.New(web.Config{
+		Logger:         logger,
+		Store:          d.store,
+		Jobs:           d.jobs,
+		Mail:           d.mail,
+		QueueMonitor:   monitor,
+		Metrics:        d.metrics.Handler(),
+		ObserveRequest: d.metrics.ObserveRequest,
+		BaseURL:        cfg.BaseURL,
+		SecureCookies:  cfg.SecureCookies,
+		DevMode:        d.mail != nil,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &http.Server{
+		Addr:              cfg.HTTPAddr,
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		WriteTimeout:      5 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}, nil
+}
+
+// listen binds the address before anything is announced, so a port in use
+// is reported at once with the setting that chose it.
+func listen(name, addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s: cannot listen on %s: %w", name, addr, err)
+	}
+	return ln, nil
+}
+
+// serveHTTP runs srv on ln until ctx is done, then shuts it down gracefully.
+func serveHTTP(ctx context.Context, srv *http.Server, ln net.Listener, timeout time.Duration) error {
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("http shutdown: %w", err)
+	}
+	return nil
+}
+
+func newHandlers(cfg config.Config, logger *slog.Logger, st *store.Store, sender *mailer.Sender) (*worker.Handlers, error) {
+	tpl, err := templates.Load(cfg.TemplatesDir)
+	if err != nil {
+		return nil, err
+	}
+	from, err := mail.ParseAddress(cfg.MailFrom)
+	if err != nil {
+		return nil, fmt.Errorf("invalid VANTHU_MAIL_FROM: %w", err)
+	}
+	return &worker.Handlers{Store: st, Mail: sender, Templates: tpl, From: from, Logger: logger}, nil
+}
+
+func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	rdb, conn, err := redisClient(cfg.RedisURL)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	jobs := worker.NewClient(rdb)
+	defer jobs.Close()
+	reg := metrics.New(jobs, logger)
+	srv, err := newWeb(cfg, logger, webDeps{store: st, jobs: jobs, metrics: reg, redis: conn})
+	if err != nil {
+		return err
+	}
+	ln, err := listen("VANTHU_HTTP_ADDR", cfg.HTTPAddr)
+	if err != nil {
+		return err
+	}
+	logger.Info("web server listening", slog.String("addr", ln.Addr().String()), slog.String("base_url", cfg.BaseURL))
+	return serveHTTP(ctx, srv, ln, cfg.ShutdownTimeout)
+}
+
+func work(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	rdb, _, err := redisClient(cfg.RedisURL)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	sender := mailer.NewSender(smtpConfig(cfg.SMTP), logger)
+	defer sender.Close()
+	h, err := newHandlers(cfg, logger, st, sender)
+	if err != nil {
+		return err
+	}
+	jobs := worker.NewClient(rdb)
+	defer jobs.Close()
+	reg := metrics.New(jobs, logger)
+	srv, mux := worker.NewServer(rdb, worker.ServerConfig{
+		Concurrency: cfg.Concurrency, ShutdownTimeout: cfg.ShutdownTimeout, Logger: logger, Metrics: reg,
+	}, h)
+	if err := srv.Start(mux); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	logger.Info("worker started", slog.Int("concurrency", cfg.Concurrency))
+	err = serveMetrics(ctx, cfg, logger, reg)
+	<-ctx.Done()
+	srv.Shutdown()
+	logger.Info("worker stopped")
+	return err
+}
+
+func schedule(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
+	rdb, _, err := redisClient(cfg.RedisURL)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	s, err := worker.NewScheduler(rdb, logger)
+	if err != nil {
+		return err
+	}
+	if err := s.Start(); err != nil {
+		return fmt.Errorf("start scheduler: %w", err)
+	}
+	logger.Info("scheduler started", slog.Int("entries", len(worker.Schedule)))
+	jobs := worker.NewClient(rdb)
+	defer jobs.Close()
+	err = serveMetrics(ctx, cfg, logger, metrics.New(jobs, logger))
+	<-ctx.Done()
+	s.Shutdown()
+	logger.Info("scheduler stopped")
+	return err
+}
+
+// serveMetrics starts the optional /metrics listener of worker and
+// scheduler processes in the background; it stops with ctx.
+func serveMetrics(ctx context.Context, cfg config.Config, logger *slog.Logger, reg *metrics.Registry) error {
+	if cfg.MetricsAddr == "" {
+		return nil
+	}
+	ln, err := listen("VANTHU_METRICS_ADDR", cfg.MetricsAddr)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", reg.Handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := serveHTTP(ctx, srv, ln, 5*time.Second); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("metrics server", slog.String("error", err.Error()))
+		}
+	}()
+	logger.Info("metrics listening", slog.String("addr", ln.Addr().String()))
+	return nil
+}
+
+func portOf(addr string) int {
+	_, p, _ := net.SplitHostPort(addr)
+	n, _ := strconv.Atoi(p)
+	return n
+}
+
+// healthcheck asks the web server on this machine for /healthz: distroless
+// images have no curl.
+func healthcheck(ctx context.Context, cfg config.Config) error {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	_, port, _ := net.SplitHostPort(cfg.HTTPAddr)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort("127.0.0.1", port)+"/healthz", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthz answered %s", resp.Status)
+	}
+	return nil
+}

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sonoivu/vanthu/internal/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// syncBuffer collects the output of the dev command while it runs.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestDevEndToEnd runs `vanthu dev` as a newcomer would: it serves the login
+// page, the clerk sees the seeded units, the admin's token drives the API, a
+// test mail goes through the queue, the worker and SMTP into the built-in
+// mailbox, and cancelling the context (Ctrl-C) stops everything cleanly.
+func TestDevEndToEnd(t *testing.T) {
+	httpAddr := testenv.FreeAddr(t)
+	token := "dev-admin-token-0123456789"
+	env := map[string]string{
+		"VANTHU_HTTP_ADDR":       httpAddr,
+		"VANTHU_DATA_DIR":        t.TempDir(),
+		"VANTHU_DEV_SMTP_ADDR":   testenv.FreeAddr(t),
+		"VANTHU_DEV_IMAP_ADDR":   testenv.FreeAddr(t),
+		"VANTHU_DEV_ADMIN_TOKEN": token,
+		"VANTHU_LOG_LEVEL":       "warn",
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, logs syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"dev"}, func(k string) string { return env[k] }, &out, &logs) }()
+
+	base := "http://" + httpAddr
+	waitFor(t, 30*time.Second, "login page", done, &logs, func() bool {
+		resp, err := http.Get(base + "/login")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	for _, want := range []string{base + "/login", "/dev/mail", "vanthu", "vanthu@2026", env["VANTHU_DEV_SMTP_ADDR"], env["VANTHU_DEV_IMAP_ADDR"]} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("banner lacks %q:\n%s", want, out.String())
+		}
+	}
+
+	// The clerk logs in through the form and sees the seeded units.
+	jar, _ := cookiejar.New(nil)
+	clerk := &http.Client{Jar: jar}
+	resp, err := clerk.PostForm(base+"/login", url.Values{"username": {"vanthu"}, "password": {"vanthu@2026"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "Ủy ban nhân dân phường Thanh Đức") {
+		t.Fatalf("after login: %s\n%.2000s", resp.Status, body)
+	}
+
+	// The admin token drives the API.
+	api := func(method, path string, body any) (*http.Response, []byte) {
+		var r io.Reader
+		if body != nil {
+			b, _ := json.Marshal(body)
+			r = bytes.NewReader(b)
+		}
+		req, _ := http.NewRequest(method, base+path, r)
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, b
+	}
+	resp, body = api("GET", "/api/v1/units", nil)
+	var units []struct{ Code, Name string }
+	if err := json.Unmarshal(body, &units); err != nil {
+		var wrapped struct{ Units []struct{ Code, Name string } }
+		if err2 := json.Unmarshal(body, &wrapped); err2 != nil {
+			t.Fatalf("units: %s %s", resp.Status, body)
+		}
+		units = wrapped.Units
+	}
+	if len(units) < 40 {
+		t.Fatalf("%d seeded units listed, want ≥ 40", len(units))
+	}
+
+	// A test mail travels queue → worker → SMTP → the built-in mailbox.
+	resp, body = api("POST", "/api/v1/admin/test-mail", map[string]string{"to": "snv@vinhlong.gov.vn"})
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("test-mail: %s %s", resp.Status, body)
+	}
+	waitFor(t, 30*time.Second, "test mail in the dev mailbox", done, &logs, func() bool {
+		resp, err := clerk.Get(base + "/dev/mail/snv@vinhlong.gov.vn")
+		if err != nil {
+			return false
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return strings.Contains(string(b), "Thư thử nghiệm cấu hình gửi thư")
+	})
+	resp, err = clerk.Get(base + "/dev/mail")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "vanban@snv.vinhlong.gov.vn") || !strings.Contains(string(body), "snv@vinhlong.gov.vn") {
+		t.Errorf("mail viewer does not list the office and unit mailboxes:\n%.2000s", body)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("dev stopped with %v\n%s", err, logs.String())
+		}
+	case <-time.After(45 * time.Second):
+		t.Fatal("dev did not stop within 45s of Ctrl-C")
+	}
+}
+
+// waitFor polls cond until it holds, the dev command exits, or the time is up.
+func waitFor(t *testing.T, d time.Duration, what string, done <-chan error, logs *syncBuffer, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case err := <-done:
+			t.Fatalf("dev exited (%v) while waiting for %s\n%s", err, what, logs.String())
+		case <-tick.C:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s after %s\n%s", what, d, logs.String())
+		}
+	}
+}

@@ -1,0 +1,142 @@
+// Command vanthu is the one binary of the vanthu service. Its subcommands
+// run the web server, the task workers, the scheduler, everything at once
+// for development, and the admin chores. It only reads configuration and
+// wires packages together; the logic lives in them.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/sonoivu/vanthu"
+	"github.com/sonoivu/vanthu/internal/config"
+)
+
+const usage = `vanthu — văn bản chỉ đạo, kiểm tra và báo cáo kỷ luật, kỷ cương hành chính
+
+Usage: vanthu COMMAND [flags]
+
+Commands:
+  dev           everything in one process on embedded defaults (SQLite, in-process
+                Redis, built-in mail server, sample data), web on :8080
+  serve         the web server (HTTP API, pages, metrics, health)
+  worker        the Asynq task workers
+  scheduler     the periodic task scheduler (run exactly one)
+  migrate       apply database migrations
+  units import FILE
+                import units from a CSV or XLSX file (all or nothing)
+  config        print the effective configuration, secrets masked
+  healthcheck   exit 0 if the local web server answers /healthz (for containers)
+  version       print the version
+
+Every command takes the settings below as flags or VANTHU_* environment variables:
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "vanthu:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+// run executes one subcommand; main only adds the process around it, so
+// tests can call run directly.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(stdout, usage)
+		config.Usage(stdout)
+		if len(args) == 0 {
+			return errors.New("missing command")
+		}
+		return nil
+	}
+	cmd, rest := args[0], args[1:]
+	load := func(mode config.Mode, args []string) (config.Config, *slog.Logger, error) {
+		cfg, err := config.Load("vanthu "+cmd, args, getenv, mode, stderr)
+		if err != nil {
+			return cfg, nil, err
+		}
+		return cfg, newLogger(cfg, stderr), nil
+	}
+	switch cmd {
+	case "version":
+		fmt.Fprintln(stdout, "vanthu", vanthu.Version)
+		return nil
+	case "config":
+		cfg, _, err := load(config.ModeAdmin, rest)
+		if err != nil {
+			return err
+		}
+		return cfg.Print(stdout)
+	case "healthcheck":
+		cfg, _, err := load(config.ModeAdmin, rest)
+		if err != nil {
+			return err
+		}
+		return healthcheck(ctx, cfg)
+	case "migrate":
+		cfg, logger, err := load(config.ModeAdmin, rest)
+		if err != nil {
+			return err
+		}
+		return migrate(ctx, cfg, logger, stdout)
+	case "units":
+		if len(rest) < 2 || rest[0] != "import" {
+			return errors.New("usage: vanthu units import FILE [flags]")
+		}
+		file := rest[1]
+		cfg, logger, err := load(config.ModeAdmin, rest[2:])
+		if err != nil {
+			return err
+		}
+		return importUnits(ctx, cfg, logger, file, stdout)
+	case "dev":
+		cfg, logger, err := load(config.ModeDev, rest)
+		if err != nil {
+			return err
+		}
+		return dev(ctx, cfg, logger, stdout)
+	case "serve":
+		cfg, logger, err := load(config.ModeProduction, rest)
+		if err != nil {
+			return err
+		}
+		return serve(ctx, cfg, logger)
+	case "worker":
+		cfg, logger, err := load(config.ModeProduction, rest)
+		if err != nil {
+			return err
+		}
+		return work(ctx, cfg, logger)
+	case "scheduler":
+		cfg, logger, err := load(config.ModeProduction, rest)
+		if err != nil {
+			return err
+		}
+		return schedule(ctx, cfg, logger)
+	default:
+		return fmt.Errorf("unknown command %q (run 'vanthu help')", cmd)
+	}
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

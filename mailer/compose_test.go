@@ -1,0 +1,196 @@
+package mailer_test
+
+import (
+	"bytes"
+	"flag"
+	"io"
+	"net/mail"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	gomail "github.com/emersion/go-message/mail"
+
+	"github.com/sonoivu/vanthu"
+	"github.com/sonoivu/vanthu/mailer"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+func directiveMessage() mailer.Message {
+	// The subject is typed decomposed (NFD, as macOS produces) to prove that
+	// Compose normalises it.
+	return mailer.Message{
+		From:      &mail.Address{Name: "Sở Nội vụ tỉnh Vĩnh Long", Address: "vanthu+d42.ab12@snv.vinhlong.gov.vn"},
+		To:        []*mail.Address{{Name: "UBND phường 1", Address: "ubnd.p1@vinhlong.gov.vn"}},
+		Subject:   "Chỉ thị về tăng cường kỷ luật, kỷ cương hành chính",
+		Date:      time.Date(2026, 11, 25, 7, 45, 0, 0, vanthu.Location),
+		MessageID: "d42.ab12@snv.vinhlong.gov.vn",
+		Text:      "Kính gửi: UBND phường 1\n\nSở Nội vụ gửi Chỉ thị số 02/CT-UBND.\n",
+		HTML:      "<p>Kính gửi: UBND phường 1</p><p>Sở Nội vụ gửi Chỉ thị số <b>02/CT-UBND</b>.</p>",
+		Attachments: []mailer.Attachment{{
+			Filename:    "Chỉ thị 02-CT-UBND.pdf",
+			ContentType: "application/pdf",
+			Data:        []byte("%PDF-1.7\n% giả lập\n%%EOF\n"),
+		}},
+		Header: map[string]string{
+			"Disposition-Notification-To": "vanthu+d42.ab12@snv.vinhlong.gov.vn",
+			"Reply-To":                    "vanthu+d42.ab12@snv.vinhlong.gov.vn",
+			"Auto-Submitted":              "auto-generated",
+		},
+	}
+}
+
+func TestComposeGolden(t *testing.T) {
+	tests := []struct {
+		name string
+		msg  func() mailer.Message
+	}{
+		{"directive", directiveMessage},
+		{"text_only", func() mailer.Message {
+			m := directiveMessage()
+			m.HTML, m.Attachments, m.Header = "", nil, nil
+			return m
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := mailer.Compose(tt.msg())
+			if err != nil {
+				t.Fatal(err)
+			}
+			again, _ := mailer.Compose(tt.msg())
+			if !bytes.Equal(got, again) {
+				t.Fatal("Compose is not deterministic for the same input")
+			}
+			path := filepath.Join("testdata", tt.name+".eml")
+			if *update {
+				if err := os.WriteFile(path, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test ./mailer -update to create it)", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("composed message differs from %s; rerun with -update if intended:\n%s", path, got)
+			}
+		})
+	}
+}
+
+// TestComposeReadsBack parses the composed bytes with go-message, an
+// independent reader, and checks what a recipient's client would show.
+func TestComposeReadsBack(t *testing.T) {
+	in := directiveMessage()
+	in.Subject = "Chi\u0309 thi\u0323 về tăng cường kỷ luật" // NFD "Chỉ thị"
+	raw, err := mailer.Compose(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(raw), "\r\n") {
+		if len(line) > 998 {
+			t.Fatalf("line longer than RFC 5322 allows: %d", len(line))
+		}
+		for _, r := range line {
+			if r > 127 {
+				t.Fatalf("non-ASCII byte on the wire: %q", line)
+			}
+		}
+	}
+	if !strings.Contains(string(raw), "filename*=utf-8''Ch%E1%BB%89%20th%E1%BB%8B%2002-CT-UBND.pdf") {
+		t.Errorf("attachment file name is not RFC 2231 encoded:\n%s", raw)
+	}
+	r, err := gomail.CreateReader(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	subj, err := r.Header.Subject()
+	if err != nil || subj != "Chỉ thị về tăng cường kỷ luật" {
+		t.Errorf("subject = %q, %v; want the NFC string", subj, err)
+	}
+	from, _ := r.Header.AddressList("From")
+	if len(from) != 1 || from[0].Name != "Sở Nội vụ tỉnh Vĩnh Long" {
+		t.Errorf("from = %v", from)
+	}
+	if id, _ := r.Header.MessageID(); id != in.MessageID {
+		t.Errorf("Message-ID = %q, want %q", id, in.MessageID)
+	}
+	if got := r.Header.Get("Disposition-Notification-To"); got != in.Header["Disposition-Notification-To"] {
+		t.Errorf("Disposition-Notification-To = %q", got)
+	}
+	var text, html, filename string
+	var data []byte
+	for {
+		p, err := r.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(p.Body)
+		if _, ok := p.Header.(*gomail.InlineHeader); ok {
+			// Lines travel as CRLF; the reader hands them back that way.
+			b = bytes.ReplaceAll(b, []byte("\r\n"), []byte("\n"))
+		}
+		switch h := p.Header.(type) {
+		case *gomail.InlineHeader:
+			ct, _, _ := h.ContentType()
+			if ct == "text/plain" {
+				text = string(b)
+			} else {
+				html = string(b)
+			}
+		case *gomail.AttachmentHeader:
+			filename, _ = h.Filename()
+			data = b
+		}
+	}
+	if text != in.Text {
+		t.Errorf("text part = %q, want %q", text, in.Text)
+	}
+	if html != in.HTML {
+		t.Errorf("html part = %q", html)
+	}
+	if filename != "Chỉ thị 02-CT-UBND.pdf" {
+		t.Errorf("filename = %q", filename)
+	}
+	if !bytes.Equal(data, in.Attachments[0].Data) {
+		t.Errorf("attachment bytes differ")
+	}
+}
+
+func TestComposeRejects(t *testing.T) {
+	tests := []struct {
+		name  string
+		edit  func(*mailer.Message)
+		field string
+	}{
+		{"no sender", func(m *mailer.Message) { m.From = nil }, "from"},
+		{"no recipient", func(m *mailer.Message) { m.To = nil }, "to"},
+		{"no body", func(m *mailer.Message) { m.Text, m.HTML = "", "" }, "text"},
+		{"no date", func(m *mailer.Message) { m.Date = time.Time{} }, "date"},
+		{"header injection", func(m *mailer.Message) { m.Header = map[string]string{"Reply-To": "a@b\r\nBcc: x@y"} }, "header"},
+		{"reserved header", func(m *mailer.Message) { m.Header = map[string]string{"content-type": "text/plain"} }, "header"},
+		{"bad message id", func(m *mailer.Message) { m.MessageID = "<x@y>" }, "message_id"},
+		{"path in file name", func(m *mailer.Message) { m.Attachments[0].Filename = "../x.pdf" }, "attachments[0].filename"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := directiveMessage()
+			tt.edit(&m)
+			_, err := mailer.Compose(m)
+			if vanthu.ErrorCodeOf(err) != vanthu.EInvalid {
+				t.Fatalf("err = %v, want EInvalid", err)
+			}
+			ps := vanthu.ProblemsOf(err)
+			if len(ps) == 0 || ps[0].Field != tt.field {
+				t.Errorf("problems = %+v, want field %q", ps, tt.field)
+			}
+		})
+	}
+}
