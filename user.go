@@ -1,9 +1,11 @@
 package vanthu
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Role is what a user may do. Every route names the roles it admits.
@@ -81,6 +83,22 @@ func (u *User) Validate() error {
 	}
 	if len(ps) > 0 {
 		return Invalid("Thông tin người dùng không hợp lệ.", ps...)
+	}
+	return nil
+}
+
+// MinPasswordLen is the shortest password accepted for a user.
+const MinPasswordLen = 10
+
+// CheckPassword returns the problem with a new password, or nil. bcrypt
+// reads only the first 72 bytes, so a longer password would be silently
+// truncated; it is refused instead.
+func CheckPassword(p string) *Problem {
+	switch {
+	case utf8.RuneCountInString(p) < MinPasswordLen:
+		return &Problem{Field: "password", Message: fmt.Sprintf("Mật khẩu phải có ít nhất %d ký tự.", MinPasswordLen)}
+	case len(p) > 72:
+		return &Problem{Field: "password", Message: "Mật khẩu dài quá 72 byte."}
 	}
 	return nil
 }

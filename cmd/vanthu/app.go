@@ -11,6 +11,7 @@ import (
 	"net/mail"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -32,6 +33,26 @@ func openStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
 	st, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
+	}
+	return st, nil
+}
+
+// openMigratedStore opens the database for serve and worker and refuses a
+// schema older than the code: in production migrations are a deliberate
+// step (`vanthu migrate`), run once before the new processes start.
+func openMigratedStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	pending, err := st.Pending(ctx)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if len(pending) > 0 {
+		st.Close()
+		return nil, fmt.Errorf("database schema is behind this version: %d migration(s) pending (%s); run 'vanthu migrate' first", len(pending), strings.Join(pending, ", "))
 	}
 	return st, nil
 }
@@ -208,7 +229,7 @@ func newHandlers(cfg config.Config, logger *slog.Logger, st *store.Store, sender
 }
 
 func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
-	st, err := openStore(ctx, cfg)
+	st, err := openMigratedStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -234,7 +255,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 }
 
 func work(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
-	st, err := openStore(ctx, cfg)
+	st, err := openMigratedStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -260,11 +281,36 @@ func work(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	logger.Info("worker started", slog.Int("concurrency", cfg.Concurrency))
+	checkMail(ctx, cfg, logger, sender)
 	err = serveMetrics(ctx, cfg, logger, reg)
 	<-ctx.Done()
 	srv.Shutdown()
 	logger.Info("worker stopped")
 	return err
+}
+
+// checkMail tells the operator at start-up whether the mail servers answer.
+// It does not stop the worker: sends are retried, and the servers may come
+// up after it.
+func checkMail(ctx context.Context, cfg config.Config, logger *slog.Logger, sender *mailer.Sender) {
+	if err := sender.Ping(ctx); err != nil {
+		logger.Warn("smtp server not reachable; sends will be retried", slog.String("smtp", net.JoinHostPort(cfg.SMTP.Host, strconv.Itoa(cfg.SMTP.Port))), slog.String("error", err.Error()))
+	}
+	if cfg.IMAP.Host == "" {
+		return
+	}
+	mb, err := mailer.DialIMAP(ctx, imapConfig(cfg))
+	if err != nil {
+		logger.Warn("imap mailbox not reachable", slog.String("imap", net.JoinHostPort(cfg.IMAP.Host, strconv.Itoa(cfg.IMAP.Port))), slog.String("error", err.Error()))
+		return
+	}
+	logger.Info("imap mailbox reachable", slog.String("mailbox", cfg.IMAPMailbox), slog.Uint64("uid_validity", uint64(mb.UIDValidity())))
+	_ = mb.Close()
+}
+
+func imapConfig(cfg config.Config) mailer.IMAPConfig {
+	m := cfg.IMAP
+	return mailer.IMAPConfig{Host: m.Host, Port: m.Port, TLS: mailer.TLSMode(m.TLS), Username: m.Username, Password: m.Password, Mailbox: cfg.IMAPMailbox}
 }
 
 func schedule(ctx context.Context, cfg config.Config, logger *slog.Logger) error {

@@ -74,7 +74,9 @@ func dev(ctx context.Context, cfg config.Config, logger *slog.Logger, out io.Wri
 
 	from, _ := mail.ParseAddress(cfg.MailFrom)
 	mailsrv := devmail.New(devmail.Config{SMTPAddr: cfg.DevSMTPAddr, IMAPAddr: cfg.DevIMAPAddr, Password: cfg.DevMailPassword, Logger: logger})
-	if err := mailsrv.Start(ctx); err != nil {
+	// Not ctx: the mail server must outlive the workers, which finish their
+	// running tasks after Ctrl-C; the deferred Close stops it.
+	if err := mailsrv.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("built-in mail server (VANTHU_DEV_SMTP_ADDR=%s, VANTHU_DEV_IMAP_ADDR=%s): %w", cfg.DevSMTPAddr, cfg.DevIMAPAddr, err)
 	}
 	defer mailsrv.Close()
@@ -114,13 +116,17 @@ func dev(ctx context.Context, cfg config.Config, logger *slog.Logger, out io.Wri
 	httpSrv, err := newWeb(cfg, logger, webDeps{
 		store: st, jobs: jobs, metrics: reg,
 		redis: asynq.RedisClientOpt{Addr: rds.Addr()},
-		mail:  mailViewer{mailsrv},
+		mail:  mailViewer{s: mailsrv, office: from.Address},
 	})
 	if err != nil {
 		return err
 	}
 	banner(out, cfg, ln.Addr().String(), mailsrv, rds.Addr(), seeded)
-	return serveHTTP(ctx, httpSrv, ln, cfg.ShutdownTimeout)
+	err = serveHTTP(ctx, httpSrv, ln, cfg.ShutdownTimeout)
+	// The deferred stops run in reverse order from here: scheduler, workers
+	// (running tasks finish or return to the queue), mail, Redis snapshot.
+	logger.Info("shutting down", slog.Duration("timeout", cfg.ShutdownTimeout))
+	return err
 }
 
 // ensureMailboxes opens a mailbox for the office and for every unit, so
@@ -176,19 +182,27 @@ func banner(w io.Writer, cfg config.Config, httpAddr string, m *devmail.Server, 
 		fmt.Fprintf(&b, "    %-8s / %-14s %s\n", a.User.Username, a.Password, a.User.Role.Label())
 	}
 	if cfg.DevAdminToken != "" {
-		b.WriteString("\n  API: curl -H 'Authorization: Bearer $VANTHU_DEV_ADMIN_TOKEN' " + base + "/api/v1/units\n")
+		b.WriteString("\n  API: curl -H \"Authorization: Bearer $VANTHU_DEV_ADMIN_TOKEN\" " + base + "/api/v1/units\n")
 	}
 	b.WriteString("\n  Ctrl-C stops everything; queued work is kept in the data directory.\n\n")
 	io.WriteString(w, b.String())
 }
 
 // mailViewer adapts the built-in mail server to the web's dev mail page.
-type mailViewer struct{ s *devmail.Server }
+type mailViewer struct {
+	s      *devmail.Server
+	office string // listed first: it is where replies and receipts arrive
+}
 
 func (v mailViewer) Mailboxes() []web.MailboxInfo {
 	var out []web.MailboxInfo
 	for _, m := range v.s.Mailboxes() {
-		out = append(out, web.MailboxInfo{Address: m.Address, Messages: m.Messages, Unseen: m.Unseen})
+		info := web.MailboxInfo{Address: m.Address, Messages: m.Messages, Unseen: m.Unseen}
+		if strings.EqualFold(m.Address, v.office) {
+			out = append([]web.MailboxInfo{info}, out...)
+			continue
+		}
+		out = append(out, info)
 	}
 	return out
 }

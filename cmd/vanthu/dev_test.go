@@ -8,12 +8,17 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
 	"github.com/sonoivu/vanthu/internal/testenv"
+	"github.com/sonoivu/vanthu/worker"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -55,7 +60,7 @@ func TestDevEndToEnd(t *testing.T) {
 	defer cancel()
 	var out, logs syncBuffer
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"dev"}, func(k string) string { return env[k] }, &out, &logs) }()
+	go func() { done <- run(ctx, []string{"dev"}, func(k string) string { return env[k] }, strings.NewReader(""), &out, &logs) }()
 
 	base := "http://" + httpAddr
 	waitFor(t, 30*time.Second, "login page", done, &logs, func() bool {
@@ -140,6 +145,45 @@ func TestDevEndToEnd(t *testing.T) {
 		t.Errorf("mail viewer does not list the office and unit mailboxes:\n%.2000s", body)
 	}
 
+	// Work queued for later must survive Ctrl-C: put a task in the
+	// in-process Redis, stop, start again on the same data directory.
+	rc := redis.NewClient(&redis.Options{Addr: redisAddrFrom(t, out.String())})
+	defer rc.Close()
+	jobs := worker.NewClient(rc)
+	id, err := jobs.Enqueue(context.Background(), worker.NewTokensCleanupTask(), asynq.Queue(worker.QueueMaintenance), asynq.ProcessIn(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	stopDev(t, cancel, done, &logs)
+
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	defer cancel2()
+	var out2 syncBuffer
+	done2 := make(chan error, 1)
+	go func() { done2 <- run(ctx2, []string{"dev"}, func(k string) string { return env[k] }, strings.NewReader(""), &out2, &logs) }()
+	waitFor(t, 30*time.Second, "login page after restart", done2, &logs, func() bool {
+		resp, err := http.Get(base + "/login")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	if strings.Contains(out2.String(), "seeded") {
+		t.Error("second start seeded the sample province again")
+	}
+	rc2 := redis.NewClient(&redis.Options{Addr: redisAddrFrom(t, out2.String())})
+	defer rc2.Close()
+	info, err := asynq.NewInspectorFromRedisClient(rc2).GetTaskInfo(worker.QueueMaintenance, id)
+	if err != nil || info.State != asynq.TaskStateScheduled {
+		t.Errorf("task queued before Ctrl-C after restart: %+v, %v; want it still scheduled", info, err)
+	}
+	stopDev(t, cancel2, done2, &logs)
+}
+
+func stopDev(t *testing.T, cancel context.CancelFunc, done <-chan error, logs *syncBuffer) {
+	t.Helper()
 	cancel()
 	select {
 	case err := <-done:
@@ -151,7 +195,18 @@ func TestDevEndToEnd(t *testing.T) {
 	}
 }
 
-// waitFor polls cond until it holds, the dev command exits, or the time is up.
+// redisAddrFrom reads the in-process Redis address from the dev banner.
+func redisAddrFrom(t *testing.T, banner string) string {
+	t.Helper()
+	m := regexp.MustCompile(`Redis:\s+(\S+) \(in-process\)`).FindStringSubmatch(banner)
+	if m == nil {
+		t.Fatalf("banner does not show the Redis address:\n%s", banner)
+	}
+	return m[1]
+}
+
+// waitFor polls cond until it holds, a command under test exits, or the
+// time is up.
 func waitFor(t *testing.T, d time.Duration, what string, done <-chan error, logs *syncBuffer, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
@@ -160,7 +215,7 @@ func waitFor(t *testing.T, d time.Duration, what string, done <-chan error, logs
 	for !cond() {
 		select {
 		case err := <-done:
-			t.Fatalf("dev exited (%v) while waiting for %s\n%s", err, what, logs.String())
+			t.Fatalf("a command exited (%v) while waiting for %s\n%s", err, what, logs.String())
 		case <-tick.C:
 		}
 		if time.Now().After(deadline) {

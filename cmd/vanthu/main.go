@@ -32,6 +32,10 @@ Commands:
   migrate       apply database migrations
   units import FILE
                 import units from a CSV or XLSX file (all or nothing)
+  users create USERNAME ROLE "FULL NAME"
+                add a user; the password is read from stdin
+  tokens create USERNAME "NAME"
+                print a new API token for a user
   config        print the effective configuration, secrets masked
   healthcheck   exit 0 if the local web server answers /healthz (for containers)
   version       print the version
@@ -41,7 +45,7 @@ Every command takes the settings below as flags or VANTHU_* environment variable
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
@@ -53,7 +57,7 @@ func main() {
 
 // run executes one subcommand; main only adds the process around it, so
 // tests can call run directly.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		fmt.Fprint(stdout, usage)
 		config.Usage(stdout)
@@ -102,6 +106,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		return importUnits(ctx, cfg, logger, file, stdout)
+	case "users":
+		if len(rest) < 1 || rest[0] != "create" {
+			return errors.New(`usage: echo PASSWORD | vanthu users create USERNAME ROLE "FULL NAME"`)
+		}
+		cfg, _, err := load(config.ModeAdmin, nil)
+		if err != nil {
+			return err
+		}
+		return createUser(ctx, cfg, rest[1:], stdin, stdout)
+	case "tokens":
+		if len(rest) < 1 || rest[0] != "create" {
+			return errors.New(`usage: vanthu tokens create USERNAME "TOKEN NAME"`)
+		}
+		cfg, _, err := load(config.ModeAdmin, nil)
+		if err != nil {
+			return err
+		}
+		return createToken(ctx, cfg, rest[1:], stdout)
 	case "dev":
 		cfg, logger, err := load(config.ModeDev, rest)
 		if err != nil {

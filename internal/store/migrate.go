@@ -136,3 +136,42 @@ func (s *Store) applyMigration(ctx context.Context, conn *sql.Conn, m migration)
 	}
 	return true, nil
 }
+
+// Pending returns the names of the migrations not yet applied. serve and
+// worker refuse to start on a database that is behind the code: queries
+// against missing columns would fail later, one request at a time.
+func (s *Store) Pending(ctx context.Context) ([]string, error) {
+	ms, err := s.migrations()
+	if err != nil {
+		return nil, fmt.Errorf("store: pending migrations: %w", err)
+	}
+	applied := map[int]bool{}
+	rows, err := s.db.QueryContext(ctx, "SELECT version FROM schema_migrations")
+	if err != nil {
+		// No schema_migrations table: nothing was ever applied.
+		if _, perr := s.db.ExecContext(ctx, "SELECT 1"); perr != nil {
+			return nil, dbError("pending migrations", perr)
+		}
+		rows = nil
+	}
+	if rows != nil {
+		defer rows.Close()
+		for rows.Next() {
+			var v int
+			if err := rows.Scan(&v); err != nil {
+				return nil, dbError("pending migrations", err)
+			}
+			applied[v] = true
+		}
+		if err := rows.Err(); err != nil {
+			return nil, dbError("pending migrations", err)
+		}
+	}
+	var out []string
+	for _, m := range ms {
+		if !applied[m.version] {
+			out = append(out, m.name)
+		}
+	}
+	return out, nil
+}

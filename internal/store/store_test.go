@@ -129,9 +129,16 @@ func testMigrate(t *testing.T, newDSN opener) {
 	// Each version recorded once: a fresh store counts the same total.
 	want := total
 	fresh := openStoreNoMigrate(t, newDSN(t))
+	pending, err := fresh.Pending(ctx)
+	if err != nil || len(pending) != want {
+		t.Fatalf("Pending on a fresh database = %v, %v; want %d names", pending, err, want)
+	}
 	got, err := fresh.Migrate(ctx)
 	if err != nil || got != want {
 		t.Fatalf("fresh Migrate = %d, %v; want %d", got, err, want)
+	}
+	if pending, err := fresh.Pending(ctx); err != nil || len(pending) != 0 {
+		t.Fatalf("Pending after Migrate = %v, %v; want none", pending, err)
 	}
 }
 

@@ -250,8 +250,6 @@ func (s *Server) apiListUsers(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// minPasswordLen is the shortest password accepted for a new user.
-const minPasswordLen = 10
 
 func (s *Server) apiCreateUser(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
@@ -267,11 +265,8 @@ func (s *Server) apiCreateUser(w http.ResponseWriter, r *http.Request) error {
 	u := vanthu.User{Username: vntext.NFC(in.Username), FullName: vntext.Clean(in.FullName), Role: in.Role, Active: in.Active == nil || *in.Active}
 	err := u.Validate()
 	ps := vanthu.ProblemsOf(err)
-	if len([]rune(in.Password)) < minPasswordLen {
-		ps = append(ps, vanthu.Problem{Field: "password", Message: fmt.Sprintf("Mật khẩu phải có ít nhất %d ký tự.", minPasswordLen)})
-	} else if len(in.Password) > 72 {
-		// bcrypt only reads the first 72 bytes.
-		ps = append(ps, vanthu.Problem{Field: "password", Message: "Mật khẩu dài quá 72 byte."})
+	if p := vanthu.CheckPassword(in.Password); p != nil {
+		ps = append(ps, *p)
 	}
 	if len(ps) > 0 {
 		return vanthu.Invalid("Thông tin người dùng không hợp lệ.", ps...)

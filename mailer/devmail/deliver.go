@@ -125,7 +125,7 @@ func (s *Server) userLocked(key string) *imapmemserver.User {
 	s.mem.AddUser(u)
 	s.users[key] = u
 	s.raw[key] = make(map[imap.UID]storedMsg)
-	s.log.Info("mailbox created", "address", key)
+	s.log.Debug("mailbox created", "address", key)
 	return u
 }
 
