@@ -60,7 +60,9 @@ func TestDevEndToEnd(t *testing.T) {
 	defer cancel()
 	var out, logs syncBuffer
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"dev"}, func(k string) string { return env[k] }, strings.NewReader(""), &out, &logs) }()
+	go func() {
+		done <- run(ctx, []string{"dev"}, func(k string) string { return env[k] }, strings.NewReader(""), &out, &logs)
+	}()
 
 	base := "http://" + httpAddr
 	waitFor(t, 30*time.Second, "login page", done, &logs, func() bool {
@@ -161,7 +163,9 @@ func TestDevEndToEnd(t *testing.T) {
 	defer cancel2()
 	var out2 syncBuffer
 	done2 := make(chan error, 1)
-	go func() { done2 <- run(ctx2, []string{"dev"}, func(k string) string { return env[k] }, strings.NewReader(""), &out2, &logs) }()
+	go func() {
+		done2 <- run(ctx2, []string{"dev"}, func(k string) string { return env[k] }, strings.NewReader(""), &out2, &logs)
+	}()
 	waitFor(t, 30*time.Second, "login page after restart", done2, &logs, func() bool {
 		resp, err := http.Get(base + "/login")
 		if err != nil {

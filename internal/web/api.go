@@ -250,7 +250,6 @@ func (s *Server) apiListUsers(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-
 func (s *Server) apiCreateUser(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		Username string      `json:"username"`
