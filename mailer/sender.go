@@ -26,6 +26,9 @@ type SMTPConfig struct {
 	// InsecureSkipVerify accepts any server certificate; for tests with
 	// self-signed certificates only.
 	InsecureSkipVerify bool
+	// PlaintextAuth allows the password over an unencrypted connection to
+	// a host other than this machine; by default that is refused.
+	PlaintextAuth bool
 	// MaxIdle is how many idle connections are kept for reuse (default 2).
 	MaxIdle int
 	// IdleTimeout closes connections idle for longer (default 30 s), before
@@ -209,7 +212,7 @@ func (s *Sender) dial(ctx context.Context) (*smtp.Client, error) {
 	if !cfg.TLS.Valid() {
 		return nil, vanthu.Errorf(vanthu.EInvalid, "Chế độ TLS không hợp lệ: %q.", cfg.TLS)
 	}
-	if cfg.Username != "" && !cfg.TLS.secure() && !isLoopback(cfg.Host) {
+	if cfg.Username != "" && !cfg.TLS.secure() && !isLoopback(cfg.Host) && !cfg.PlaintextAuth {
 		// A password in clear over the network would be readable by anyone
 		// on the path; refuse rather than leak it.
 		return nil, vanthu.Errorf(vanthu.EInvalid, "Không gửi mật khẩu SMTP qua kết nối không mã hoá tới %s; hãy dùng TLS hoặc STARTTLS.", cfg.Host)

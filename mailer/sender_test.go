@@ -321,6 +321,12 @@ func TestSenderRefusesPlaintextPasswordOffLoopback(t *testing.T) {
 	if vanthu.ErrorCodeOf(err) != vanthu.EInvalid || !strings.Contains(vanthu.ErrorMessageOf(err), "không mã hoá") {
 		t.Fatalf("err = %v, want EInvalid about an unencrypted password", err)
 	}
+	// Allowed explicitly, the sender goes on to connect (and here fails to,
+	// the address being reserved for documentation).
+	s = mailer.NewSender(mailer.SMTPConfig{Host: "192.0.2.1", Port: 25, Username: "u", Password: "p", PlaintextAuth: true, DialTimeout: 50 * time.Millisecond}, nil)
+	if err := s.Ping(context.Background()); vanthu.ErrorCodeOf(err) != vanthu.EUnavailable {
+		t.Fatalf("with PlaintextAuth: %v, want EUnavailable from the dial", err)
+	}
 }
 
 func TestSenderCancelled(t *testing.T) {

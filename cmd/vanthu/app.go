@@ -148,8 +148,9 @@ func redisClient(url string) (redis.UniversalClient, asynq.RedisConnOpt, error) 
 	return redis.NewClient(opt), conn, nil
 }
 
-func smtpConfig(m config.Mail) mailer.SMTPConfig {
-	return mailer.SMTPConfig{Host: m.Host, Port: m.Port, TLS: mailer.TLSMode(m.TLS), Username: m.Username, Password: m.Password}
+func smtpConfig(cfg config.Config) mailer.SMTPConfig {
+	m := cfg.SMTP
+	return mailer.SMTPConfig{Host: m.Host, Port: m.Port, TLS: mailer.TLSMode(m.TLS), Username: m.Username, Password: m.Password, PlaintextAuth: cfg.MailPlaintextAuth}
 }
 
 // webDeps are what the web server is built from, in every mode.
@@ -265,7 +266,7 @@ func work(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		return err
 	}
 	defer rdb.Close()
-	sender := mailer.NewSender(smtpConfig(cfg.SMTP), logger)
+	sender := mailer.NewSender(smtpConfig(cfg), logger)
 	defer sender.Close()
 	h, err := newHandlers(cfg, logger, st, sender)
 	if err != nil {
@@ -310,7 +311,7 @@ func checkMail(ctx context.Context, cfg config.Config, logger *slog.Logger, send
 
 func imapConfig(cfg config.Config) mailer.IMAPConfig {
 	m := cfg.IMAP
-	return mailer.IMAPConfig{Host: m.Host, Port: m.Port, TLS: mailer.TLSMode(m.TLS), Username: m.Username, Password: m.Password, Mailbox: cfg.IMAPMailbox}
+	return mailer.IMAPConfig{Host: m.Host, Port: m.Port, TLS: mailer.TLSMode(m.TLS), Username: m.Username, Password: m.Password, Mailbox: cfg.IMAPMailbox, PlaintextAuth: cfg.MailPlaintextAuth}
 }
 
 func schedule(ctx context.Context, cfg config.Config, logger *slog.Logger) error {

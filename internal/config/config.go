@@ -52,6 +52,9 @@ type Config struct {
 	SMTPRate        float64 // messages per second per SMTP server, shared by all workers
 	IMAP            Mail
 	IMAPMailbox     string
+	// MailPlaintextAuth lets passwords cross the network unencrypted, for
+	// a mail server on a private network without TLS.
+	MailPlaintextAuth bool
 
 	// Development mode only.
 	DevSMTPAddr     string
@@ -170,6 +173,16 @@ func settings() []setting {
 			return nil
 		})
 	mail("VANTHU_IMAP", "imap", "IMAP server of the office mailbox", func(c *Config) *Mail { return &c.IMAP })
+	add("VANTHU_MAIL_PLAINTEXT_AUTH", "mail-plaintext-auth", "allow SMTP/IMAP passwords over unencrypted connections to other hosts (only on a private network)", false,
+		func(c *Config) string { return strconv.FormatBool(c.MailPlaintextAuth) },
+		func(c *Config, v string) error {
+			b, err := strconv.ParseBool(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("must be true or false, got %q", v)
+			}
+			c.MailPlaintextAuth = b
+			return nil
+		})
 	g, st = str(func(c *Config) *string { return &c.IMAPMailbox })
 	add("VANTHU_IMAP_MAILBOX", "imap-mailbox", "IMAP folder watched for receipts, replies and bounces", false, g, st)
 	g, st = str(func(c *Config) *string { return &c.DevSMTPAddr })
