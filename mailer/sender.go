@@ -29,7 +29,8 @@ type SMTPConfig struct {
 	// PlaintextAuth allows the password over an unencrypted connection to
 	// a host other than this machine; by default that is refused.
 	PlaintextAuth bool
-	// MaxIdle is how many idle connections are kept for reuse (default 2).
+	// MaxIdle is how many idle connections are kept for reuse (default 2;
+	// negative: none, a new connection per message).
 	MaxIdle int
 	// IdleTimeout closes connections idle for longer (default 30 s), before
 	// the server's own timeout would cut them mid-command.

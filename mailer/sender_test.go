@@ -116,7 +116,7 @@ func (s *recSession) Logout() error { return nil }
 
 // startSMTP serves rec on a loopback port in the given TLS mode and returns
 // the sender configuration that reaches it.
-func startSMTP(t *testing.T, rec *smtpRecorder, mode mailer.TLSMode) mailer.SMTPConfig {
+func startSMTP(t testing.TB, rec *smtpRecorder, mode mailer.TLSMode) mailer.SMTPConfig {
 	t.Helper()
 	srv := smtp.NewServer(rec)
 	srv.Domain = "mx.test"
@@ -143,7 +143,7 @@ func startSMTP(t *testing.T, rec *smtpRecorder, mode mailer.TLSMode) mailer.SMTP
 	return mailer.SMTPConfig{Host: host, Port: p, TLS: mode, InsecureSkipVerify: true}
 }
 
-func selfSigned(t *testing.T) tls.Certificate {
+func selfSigned(t testing.TB) tls.Certificate {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -355,5 +355,38 @@ func TestSenderClosed(t *testing.T) {
 	}
 	if err := s.Send(context.Background(), "a@snv.test", []string{"b@x.test"}, []byte("x")); vanthu.ErrorCodeOf(err) != vanthu.EUnavailable {
 		t.Fatalf("send after close: %v", err)
+	}
+}
+
+// BenchmarkSend compares sending over a reused connection with dialling,
+// greeting (and for STARTTLS, handshaking and authenticating) and quitting
+// for every message, in the same run; BENCHMARKS.md records the ratio.
+func BenchmarkSend(b *testing.B) {
+	msg, err := mailer.Compose(directiveMessage())
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, mode := range []mailer.TLSMode{mailer.TLSNone, mailer.TLSStartTLS} {
+		for _, bc := range []struct {
+			name    string
+			maxIdle int
+		}{{"reuse", 2}, {"dial_each", -1}} {
+			b.Run(string(mode)+"/"+bc.name, func(b *testing.B) {
+				rec := &smtpRecorder{}
+				cfg := startSMTP(b, rec, mode)
+				cfg.MaxIdle = bc.maxIdle
+				if mode == mailer.TLSStartTLS {
+					cfg.Username, cfg.Password = "vanthu@snv.test", "mật-khẩu"
+				}
+				s := mailer.NewSender(cfg, nil)
+				defer s.Close()
+				b.SetBytes(int64(len(msg)))
+				for b.Loop() {
+					if err := s.Send(context.Background(), "vanthu@snv.test", []string{"ubnd@xa.test"}, msg); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }
