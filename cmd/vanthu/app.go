@@ -320,12 +320,9 @@ func schedule(ctx context.Context, cfg config.Config, logger *slog.Logger) error
 		return err
 	}
 	defer rdb.Close()
-	s, err := worker.NewScheduler(rdb, logger)
+	s, err := startScheduler(rdb, logger)
 	if err != nil {
 		return err
-	}
-	if err := s.Start(); err != nil {
-		return fmt.Errorf("start scheduler: %w", err)
 	}
 	logger.Info("scheduler started", slog.Int("entries", len(worker.Schedule)))
 	jobs := worker.NewClient(rdb)
@@ -335,6 +332,18 @@ func schedule(ctx context.Context, cfg config.Config, logger *slog.Logger) error
 	s.Shutdown()
 	logger.Info("scheduler stopped")
 	return err
+}
+
+// startScheduler builds and starts the periodic-task scheduler.
+func startScheduler(rdb redis.UniversalClient, logger *slog.Logger) (*asynq.Scheduler, error) {
+	s, err := worker.NewScheduler(rdb, logger)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Start(); err != nil {
+		return nil, fmt.Errorf("start scheduler: %w", err)
+	}
+	return s, nil
 }
 
 // serveMetrics starts the optional /metrics listener of worker and

@@ -104,12 +104,9 @@ func dev(ctx context.Context, cfg config.Config, logger *slog.Logger, out io.Wri
 		return fmt.Errorf("start worker: %w", err)
 	}
 	defer wsrv.Shutdown()
-	sched, err := worker.NewScheduler(rdb, logger)
+	sched, err := startScheduler(rdb, logger)
 	if err != nil {
 		return err
-	}
-	if err := sched.Start(); err != nil {
-		return fmt.Errorf("start scheduler: %w", err)
 	}
 	defer sched.Shutdown()
 

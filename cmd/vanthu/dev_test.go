@@ -65,14 +65,7 @@ func TestDevEndToEnd(t *testing.T) {
 	}()
 
 	base := "http://" + httpAddr
-	waitFor(t, 30*time.Second, "login page", done, &logs, func() bool {
-		resp, err := http.Get(base + "/login")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+	waitFor(t, 30*time.Second, "login page", done, &logs, answers(base+"/login"))
 	for _, want := range []string{base + "/login", "/dev/mail", "vanthu", "vanthu@2026", env["VANTHU_DEV_SMTP_ADDR"], env["VANTHU_DEV_IMAP_ADDR"]} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("banner lacks %q:\n%s", want, out.String())
@@ -166,14 +159,7 @@ func TestDevEndToEnd(t *testing.T) {
 	go func() {
 		done2 <- run(ctx2, []string{"dev"}, func(k string) string { return env[k] }, strings.NewReader(""), &out2, &logs)
 	}()
-	waitFor(t, 30*time.Second, "login page after restart", done2, &logs, func() bool {
-		resp, err := http.Get(base + "/login")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+	waitFor(t, 30*time.Second, "login page after restart", done2, &logs, answers(base+"/login"))
 	if strings.Contains(out2.String(), "seeded") {
 		t.Error("second start seeded the sample province again")
 	}
@@ -196,6 +182,18 @@ func stopDev(t *testing.T, cancel context.CancelFunc, done <-chan error, logs *s
 		}
 	case <-time.After(45 * time.Second):
 		t.Fatal("dev did not stop within 45s of Ctrl-C")
+	}
+}
+
+// answers reports whether url serves 200 OK.
+func answers(url string) func() bool {
+	return func() bool {
+		resp, err := http.Get(url)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
 	}
 }
 

@@ -88,6 +88,18 @@ func integer(p func(*Config) *int, min, max int) (func(*Config) string, func(*Co
 		}
 }
 
+func boolean(p func(*Config) *bool) (func(*Config) string, func(*Config, string) error) {
+	return func(c *Config) string { return strconv.FormatBool(*p(c)) },
+		func(c *Config, v string) error {
+			b, err := strconv.ParseBool(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("must be true or false, got %q", v)
+			}
+			*p(c) = b
+			return nil
+		}
+}
+
 func oneOf(p func(*Config) *string, allowed ...string) (func(*Config) string, func(*Config, string) error) {
 	return func(c *Config) string { return *p(c) },
 		func(c *Config, v string) error {
@@ -123,16 +135,8 @@ func settings() []setting {
 	add("VANTHU_LOG_LEVEL", "log-level", "debug, info, warn or error", false, g, st)
 	g, st = oneOf(func(c *Config) *string { return &c.LogFormat }, "text", "json")
 	add("VANTHU_LOG_FORMAT", "log-format", "text or json", false, g, st)
-	add("VANTHU_SECURE_COOKIES", "secure-cookies", "mark session cookies Secure (default: true when BASE_URL is https)", false,
-		func(c *Config) string { return strconv.FormatBool(c.SecureCookies) },
-		func(c *Config, v string) error {
-			b, err := strconv.ParseBool(strings.TrimSpace(v))
-			if err != nil {
-				return fmt.Errorf("must be true or false, got %q", v)
-			}
-			c.SecureCookies = b
-			return nil
-		})
+	g, st = boolean(func(c *Config) *bool { return &c.SecureCookies })
+	add("VANTHU_SECURE_COOKIES", "secure-cookies", "mark session cookies Secure (default: true when BASE_URL is https)", false, g, st)
 	g, st = integer(func(c *Config) *int { return &c.Concurrency }, 1, 1000)
 	add("VANTHU_WORKER_CONCURRENCY", "worker-concurrency", "tasks one worker process runs at once", false, g, st)
 	add("VANTHU_SHUTDOWN_TIMEOUT", "shutdown-timeout", "how long to wait for running work on shutdown (e.g. 30s)", false,
@@ -173,16 +177,8 @@ func settings() []setting {
 			return nil
 		})
 	mail("VANTHU_IMAP", "imap", "IMAP server of the office mailbox", func(c *Config) *Mail { return &c.IMAP })
-	add("VANTHU_MAIL_PLAINTEXT_AUTH", "mail-plaintext-auth", "allow SMTP/IMAP passwords over unencrypted connections to other hosts (only on a private network)", false,
-		func(c *Config) string { return strconv.FormatBool(c.MailPlaintextAuth) },
-		func(c *Config, v string) error {
-			b, err := strconv.ParseBool(strings.TrimSpace(v))
-			if err != nil {
-				return fmt.Errorf("must be true or false, got %q", v)
-			}
-			c.MailPlaintextAuth = b
-			return nil
-		})
+	g, st = boolean(func(c *Config) *bool { return &c.MailPlaintextAuth })
+	add("VANTHU_MAIL_PLAINTEXT_AUTH", "mail-plaintext-auth", "allow SMTP/IMAP passwords over unencrypted connections to other hosts (only on a private network)", false, g, st)
 	g, st = str(func(c *Config) *string { return &c.IMAPMailbox })
 	add("VANTHU_IMAP_MAILBOX", "imap-mailbox", "IMAP folder watched for receipts, replies and bounces", false, g, st)
 	g, st = str(func(c *Config) *string { return &c.DevSMTPAddr })
