@@ -20,13 +20,14 @@ import (
 	"github.com/sonoivu/vanthu/internal/vntext"
 )
 
-//go:embed mail
+//go:embed mail documents
 var defaults embed.FS
 
 // Set is a loaded, validated set of templates.
 type Set struct {
 	text map[string]*texttemplate.Template // mail/<name>.subject.tmpl, mail/<name>.txt.tmpl
 	html map[string]*htmltemplate.Template // mail/<name>.html.tmpl
+	docs map[string]*document              // documents/<name>.md.tmpl with its sample
 	// Overridden lists the templates replaced from the override directory.
 	Overridden []string
 }
@@ -36,7 +37,7 @@ type Set struct {
 // that match no default are reported as errors: a typo in a file name would
 // otherwise silently keep the default.
 func Load(dir string) (*Set, error) {
-	s := &Set{text: map[string]*texttemplate.Template{}, html: map[string]*htmltemplate.Template{}}
+	s := &Set{text: map[string]*texttemplate.Template{}, html: map[string]*htmltemplate.Template{}, docs: map[string]*document{}}
 	var override fs.FS
 	if dir != "" {
 		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
@@ -62,14 +63,14 @@ func Load(dir string) (*Set, error) {
 		}
 		src = vntext.NFC(src)
 		if strings.HasSuffix(name, ".html.tmpl") {
-			t, err := htmltemplate.New(name).Option("missingkey=error").Parse(src)
+			t, err := htmltemplate.New(name).Funcs(htmltemplate.FuncMap(Funcs())).Option("missingkey=error").Parse(src)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("templates: %w", err))
 				continue
 			}
 			s.html[name] = t
 		} else {
-			t, err := texttemplate.New(name).Option("missingkey=error").Parse(src)
+			t, err := texttemplate.New(name).Funcs(Funcs()).Option("missingkey=error").Parse(src)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("templates: %w", err))
 				continue
@@ -77,8 +78,15 @@ func Load(dir string) (*Set, error) {
 			s.text[name] = t
 		}
 	}
+	docNames, docErrs := s.loadDocuments(override)
+	errs = append(errs, docErrs...)
+	for _, n := range docNames {
+		known[n] = true
+	}
 	if override != nil {
 		extra, _ := fs.Glob(override, "mail/*")
+		more, _ := fs.Glob(override, "documents/*")
+		extra = append(extra, more...)
 		for _, e := range extra {
 			if !known[e] {
 				errs = append(errs, fmt.Errorf("templates: %s in %s matches no template (known: %s)", e, dir, strings.Join(sortedKeys(known), ", ")))

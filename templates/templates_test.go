@@ -75,3 +75,106 @@ func TestMissingKeyIsAnError(t *testing.T) {
 		t.Fatal("rendering with missing data should fail")
 	}
 }
+
+func TestDocumentTemplatesRenderTheirSamples(t *testing.T) {
+	s, err := Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{
+		"directive": {"### 3. Tổ chức thực hiện", "trước ngày 27/11/2026", "1. Không nhũng nhiễu"},
+		"minutes":   {"Hồi 07 giờ 45 ngày 25/11/2026", "(tỷ lệ 83,33%)", "| 1 | Nguyễn Văn Thưởng |", "lập thành 02 bản"},
+		"report":    {"quý IV năm 2026", "333/424 người (78,54%)", "(6,60%)", "- Khiển trách: 3 trường hợp;"},
+		"reminder":  {"(17 giờ 00 ngày 27/11/2026)", "lần đôn đốc thứ 1"},
+	}
+	if got := s.Documents(); strings.Join(got, ",") != "directive,minutes,reminder,report" {
+		t.Fatalf("documents = %v", got)
+	}
+	for name, parts := range want {
+		t.Run(name, func(t *testing.T) {
+			in, err := s.Sample(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if in.Document.Agency == "" || in.Document.SignerName == "" || in.Document.Date == "" {
+				t.Errorf("sample frame incomplete: %+v", in.Document)
+			}
+			body, err := s.Body(name, in.Data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range parts {
+				if !strings.Contains(body, p) {
+					t.Errorf("body lacks %q:\n%s", p, body)
+				}
+			}
+		})
+	}
+}
+
+func TestBodyEscapesUserText(t *testing.T) {
+	s, err := Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, _ := s.Sample("minutes")
+	findings := in.Data["Findings"].([]any)
+	f := findings[0].(map[string]any)
+	f["Name"] = "Nguye\u0302\u0303n *Văn* | Thưởng" // NFD, emphasis and a pipe
+	body, err := s.Body("minutes", in.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(body, `| Nguyễn \*Văn\* \| Thưởng |`) {
+		t.Errorf("user text not NFC and escaped:\n%s", body)
+	}
+}
+
+func TestBrokenDocumentOverride(t *testing.T) {
+	tests := []struct{ file, content, want string }{
+		{"directive.md.tmpl", "Dòng 1\n\n{{.Preambel}}\n", "documents/directive.md.tmpl:3"},
+		{"report.md.tmpl", "{{if .Year}}\nkhông đóng\n", "documents/report.md.tmpl"},
+		{"minutes.md.tmpl", "{{pct .Attendance}}", "documents/minutes.md.tmpl:1"},
+		{"reminder.sample.json", `{"document": {"agency": "X", "signer_nmae": "Y"}, "data": {}}`, `unknown field "signer_nmae"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			dir := t.TempDir()
+			os.MkdirAll(filepath.Join(dir, "documents"), 0o755)
+			os.WriteFile(filepath.Join(dir, "documents", tt.file), []byte(tt.content), 0o644)
+			_, err := Load(dir)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want it to name %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestFuncs(t *testing.T) {
+	tests := []struct {
+		name string
+		got  func() (string, error)
+		want string
+	}{
+		{"thousands", func() (string, error) { return Number(1234567) }, "1.234.567"},
+		{"decimal", func() (string, error) { return Number(1234.5) }, "1.234,5"},
+		{"negative", func() (string, error) { return Number(-1000) }, "-1.000"},
+		{"percent", func() (string, error) { return Percent(333, 424) }, "78,54%"},
+		{"percent of zero", func() (string, error) { return Percent(0, 0) }, "0%"},
+		{"quarter", func() (string, error) { return Roman(4) }, "IV"},
+		{"date in Vietnam", func() (string, error) {
+			return formatTime("2022-08-16T20:00:00Z", "02/01/2006")
+		}, "17/08/2022"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.got()
+			if err != nil || got != tt.want {
+				t.Errorf("got %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+	if _, err := Roman(0); err == nil {
+		t.Error("Roman(0) should fail")
+	}
+}

@@ -1,0 +1,212 @@
+package templates
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+	texttemplate "text/template"
+
+	"github.com/sonoivu/vanthu/internal/vntext"
+)
+
+// Frame is a document's frame (the Decree 30 boxes around the body) as
+// template sample data and `vanthu render --data` files carry it.
+type Frame struct {
+	ParentAgency    string   `json:"parent_agency"`
+	Agency          string   `json:"agency"`
+	Number          string   `json:"number"`
+	Place           string   `json:"place"`
+	Date            string   `json:"date"` // 2006-01-02
+	TypeName        string   `json:"type_name"`
+	Subject         string   `json:"subject"`
+	Urgency         string   `json:"urgency"`
+	KinhGui         []string `json:"kinh_gui"`
+	SignerAuthority string   `json:"signer_authority"`
+	SignerTitle     string   `json:"signer_title"`
+	SignerName      string   `json:"signer_name"`
+	Recipients      []string `json:"recipients"`
+	DrafterCode     string   `json:"drafter_code"`
+	AddressLine     string   `json:"address_line"`
+}
+
+// Input is what a document template renders: the frame and the data its
+// body placeholders read.
+type Input struct {
+	Document Frame          `json:"document"`
+	Data     map[string]any `json:"data"`
+}
+
+// ParseInput decodes an input file. Unknown frame fields are refused, so a
+// misspelt "signer_nmae" is reported instead of silently leaving a blank.
+// Numbers stay exact (json.Number) for the number formatting functions.
+func ParseInput(b []byte) (Input, error) {
+	var raw struct {
+		Document json.RawMessage `json:"document"`
+		Data     json.RawMessage `json:"data"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&raw); err != nil {
+		return Input{}, fmt.Errorf("input: %w (want {\"document\": {...}, \"data\": {...}})", err)
+	}
+	var in Input
+	if len(raw.Document) > 0 {
+		dd := json.NewDecoder(bytes.NewReader(raw.Document))
+		dd.DisallowUnknownFields()
+		if err := dd.Decode(&in.Document); err != nil {
+			return Input{}, fmt.Errorf("input: document: %w", err)
+		}
+	}
+	if len(raw.Data) > 0 {
+		dd := json.NewDecoder(bytes.NewReader(raw.Data))
+		dd.UseNumber()
+		if err := dd.Decode(&in.Data); err != nil {
+			return Input{}, fmt.Errorf("input: data: %w", err)
+		}
+	}
+	return in, nil
+}
+
+// document is one loaded body template with its sample input.
+type document struct {
+	tmpl   *texttemplate.Template
+	sample Input
+}
+
+// loadDocuments parses every documents/<name>.md.tmpl and its
+// <name>.sample.json, and renders each template with its sample: a
+// placeholder the sample does not provide, or a function misused, is found
+// here, at load time, with the file and line.
+func (s *Set) loadDocuments(override fs.FS) ([]string, []error) {
+	names, err := fs.Glob(defaults, "documents/*.md.tmpl")
+	if err != nil {
+		return nil, []error{err}
+	}
+	var known []string
+	var errs []error
+	for _, file := range names {
+		name := strings.TrimSuffix(path.Base(file), ".md.tmpl")
+		sampleFile := "documents/" + name + ".sample.json"
+		known = append(known, file, sampleFile)
+		src, from, err := read(file, override)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if from != "" {
+			s.Overridden = append(s.Overridden, from)
+		}
+		t, err := texttemplate.New(file).Funcs(Funcs()).Option("missingkey=error").Parse(vntext.NFC(src))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("templates: %w", err))
+			continue
+		}
+		raw, from, err := read(sampleFile, override)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("templates: %s has no sample data %s: %w", file, sampleFile, err))
+			continue
+		}
+		if from != "" {
+			s.Overridden = append(s.Overridden, from)
+		}
+		sample, err := ParseInput([]byte(vntext.NFC(raw)))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("templates: %s: %w", sampleFile, err))
+			continue
+		}
+		d := &document{tmpl: t, sample: sample}
+		if _, err := d.body(sample.Data); err != nil {
+			errs = append(errs, fmt.Errorf("templates: %s with its sample data: %w", file, err))
+			continue
+		}
+		s.docs[name] = d
+	}
+	return known, errs
+}
+
+// Documents names the document templates, sorted.
+func (s *Set) Documents() []string {
+	out := make([]string, 0, len(s.docs))
+	for n := range s.docs {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Sample returns the realistic sample input shipped with a document
+// template.
+func (s *Set) Sample(name string) (Input, error) {
+	d, ok := s.docs[name]
+	if !ok {
+		return Input{}, fmt.Errorf("templates: no document template %q (known: %s)", name, strings.Join(s.Documents(), ", "))
+	}
+	return d.sample, nil
+}
+
+// Body renders a document template's Markdown body with data. String values
+// are escaped for Markdown first: what a clerk typed is text, so a "*" or a
+// "|" in a unit's name must not turn into emphasis or break a table.
+func (s *Set) Body(name string, data map[string]any) (string, error) {
+	d, ok := s.docs[name]
+	if !ok {
+		return "", fmt.Errorf("templates: no document template %q (known: %s)", name, strings.Join(s.Documents(), ", "))
+	}
+	return d.body(data)
+}
+
+func (d *document) body(data map[string]any) (string, error) {
+	var b bytes.Buffer
+	if err := d.tmpl.Execute(&b, escapeData(data)); err != nil {
+		return "", fmt.Errorf("templates: %w", err)
+	}
+	return b.String(), nil
+}
+
+var mdEscaper = strings.NewReplacer(
+	`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`,
+	"<", `\<`, ">", `\>`, "|", `\|`, "~", `\~`, "#", `\#`,
+	"\r\n", " ", "\n", " ", "\r", " ",
+)
+
+// escapeData copies data with every string NFC-normalised and escaped for
+// Markdown; numbers and dates pass through for the formatting functions.
+func escapeData(v any) any {
+	switch x := v.(type) {
+	case string:
+		if looksLikeDate(x) {
+			return x // the date functions parse it; escaping would spoil RFC 3339
+		}
+		return mdEscaper.Replace(vntext.NFC(x))
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = escapeData(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = escapeData(e)
+		}
+		return out
+	case []string:
+		out := make([]string, len(x))
+		for i, e := range x {
+			out[i] = mdEscaper.Replace(vntext.NFC(e))
+		}
+		return out
+	}
+	return v
+}
+
+// looksLikeDate reports a string the date functions would accept. Such a
+// string holds no Markdown (digits, '-', ':', 'T', '+', 'Z').
+func looksLikeDate(s string) bool {
+	_, err := toTime(s)
+	return err == nil
+}
