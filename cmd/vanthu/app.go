@@ -121,18 +121,7 @@ func describe(path string, err error) error {
 	if len(ps) == 0 {
 		return fmt.Errorf("%s: %s", path, vanthu.ErrorMessageOf(err))
 	}
-	msg := fmt.Sprintf("%s: %s Không có đơn vị nào được nhập.", path, vanthu.ErrorMessageOf(err))
-	for _, p := range ps {
-		msg += "\n  "
-		if p.Line > 0 {
-			msg += fmt.Sprintf("dòng %d: ", p.Line)
-		}
-		if p.Field != "" {
-			msg += p.Field + ": "
-		}
-		msg += p.Message
-	}
-	return errors.New(msg)
+return problemsError(fmt.Sprintf("%s: %s Không có đơn vị nào được nhập.", path, vanthu.ErrorMessageOf(err)), ps)
 }
 
 // redisClient opens the shared Redis pool from a redis:// URL.

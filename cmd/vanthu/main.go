@@ -36,6 +36,10 @@ Commands:
                 add a user; the password is read from stdin
   tokens create USERNAME "NAME"
                 print a new API token for a user
+  templates list | templates check [DIR]
+                name the document templates; check DIR's overrides against sample data
+  render --template NAME (--data FILE | --sample) -o FILE.pdf
+                render a document offline (preview an edited template)
   config        print the effective configuration, secrets masked
   healthcheck   exit 0 if the local web server answers /healthz (for containers)
   version       print the version
@@ -124,6 +128,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return err
 		}
 		return createToken(ctx, cfg, rest[1:], stdout)
+	case "templates":
+		return explain(templatesCmd(rest, getenv, stdout))
+	case "render":
+		return explain(renderCmd(ctx, rest, getenv, stdout, stderr))
 	case "dev":
 		cfg, logger, err := load(config.ModeDev, rest)
 		if err != nil {

@@ -36,7 +36,7 @@ func createUser(ctx context.Context, cfg config.Config, args []string, stdin io.
 		ps = append(ps, *p)
 	}
 	if len(ps) > 0 {
-		return problemsError("user not created", ps)
+		return problemsError("user not created:", ps)
 	}
 	h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.DefaultCost)
 	if err != nil {
@@ -90,12 +90,20 @@ func issueToken(ctx context.Context, st *store.Store, username, name string, out
 	return nil
 }
 
-// problemsError lists every problem on its own line, naming the field.
+// problemsError lists every problem on its own line, naming its line (for
+// files) and field.
 func problemsError(what string, ps []vanthu.Problem) error {
 	var b strings.Builder
-	b.WriteString(what + ":")
+	b.WriteString(what)
 	for _, p := range ps {
-		fmt.Fprintf(&b, "\n  %s: %s", p.Field, p.Message)
+		b.WriteString("\n  ")
+		if p.Line > 0 {
+			fmt.Fprintf(&b, "dòng %d: ", p.Line)
+		}
+		if p.Field != "" {
+			b.WriteString(p.Field + ": ")
+		}
+		b.WriteString(p.Message)
 	}
 	return errors.New(b.String())
 }

@@ -1,0 +1,277 @@
+package render
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/yuin/goldmark"
+	gast "github.com/yuin/goldmark/ast"
+	east "github.com/yuin/goldmark/extension/ast"
+
+	"github.com/yuin/goldmark/extension"
+	"github.com/yuin/goldmark/text"
+	"github.com/yuin/goldmark/util"
+
+	"github.com/sonoivu/vanthu/internal/vntext"
+)
+
+// Body layout constants.
+const (
+	bodySize    = 14.0
+	tableSize   = 13.0
+	firstIndent = 12.7 // 1.27 cm
+	paraAfter   = 6 * mmPerPt
+)
+
+// block is one body element: a text block or a table.
+type block struct {
+	text  textBlock
+	table *table
+}
+
+// table is a Markdown table: header row, body rows, column alignments.
+type table struct {
+	header [][]span
+	rows   [][][]span
+	aligns []align
+}
+
+// pointLetters is the Vietnamese alphabet used for points "a)", "b)", …
+// in administrative and legal texts: đ follows d; f, j, w, z are unused.
+var pointLetters = []string{"a", "b", "c", "d", "đ", "e", "g", "h", "i", "k", "l", "m", "n", "o", "p", "q", "r", "s", "t", "u", "v", "x", "y"}
+
+func pointLabel(i int) string {
+	n := len(pointLetters)
+	if i < n {
+		return pointLetters[i] + ")"
+	}
+	return pointLetters[i/n-1] + pointLetters[i%n] + ")"
+}
+
+// numbered matches a heading that carries its own number: "1.", "II.", "2)".
+var numbered = regexp.MustCompile(`^([0-9]+|[IVXLC]+)[.)]\s`)
+
+// parseBody turns the Markdown body into blocks and appends "./." to the
+// last text block.
+func parseBody(src string) []block {
+	source := []byte(src)
+	md := goldmark.New(goldmark.WithExtensions(extension.Table))
+	doc := md.Parser().Parse(text.NewReader(source))
+	c := &converter{source: source}
+	for n := doc.FirstChild(); n != nil; n = n.NextSibling() {
+		c.block(n, 0)
+	}
+	endMark(&c.blocks)
+	return c.blocks
+}
+
+// endMark ends the body with "./." (Decree 30): on the last paragraph, or
+// as a line of its own after a final table.
+func endMark(blocks *[]block) {
+	bs := *blocks
+	if len(bs) > 0 && bs[len(bs)-1].table == nil && len(bs[len(bs)-1].text.spans) > 0 {
+		tb := &bs[len(bs)-1].text
+		last := &tb.spans[len(tb.spans)-1]
+		t := strings.TrimRight(spansText(tb.spans), " \t\n")
+		switch {
+		case strings.HasSuffix(t, "./."):
+		case strings.HasSuffix(t, "."):
+			last.text = strings.TrimRight(last.text, " \t\n") + "/."
+		default:
+			last.text = strings.TrimRight(last.text, " \t\n") + "./."
+		}
+		return
+	}
+	*blocks = append(bs, block{text: textBlock{spans: plain("./.", 0), size: bodySize, align: alignLeft, first: firstIndent, after: paraAfter}})
+}
+
+type converter struct {
+	source   []byte
+	blocks   []block
+	sections int // counter of "###" headings without their own number
+}
+
+func (c *converter) para(spans []span, tb textBlock) {
+	if len(spans) == 0 {
+		return
+	}
+	tb.spans = spans
+	if tb.size == 0 {
+		tb.size = bodySize
+	}
+	c.blocks = append(c.blocks, block{text: tb})
+}
+
+func (c *converter) block(n gast.Node, depth int) {
+	switch n := n.(type) {
+	case *gast.Heading:
+		spans := c.inline(n, 0)
+		switch n.Level {
+		case 1:
+			c.sections = 0
+			c.para(upper(withStyle(spans, bold)), textBlock{align: alignCenter, before: paraAfter, after: paraAfter, keepNext: true})
+		case 2:
+			c.sections = 0
+			c.para(withStyle(spans, bold), textBlock{align: alignCenter, before: paraAfter, after: paraAfter, keepNext: true})
+		case 3:
+			if !numbered.MatchString(spansText(spans)) {
+				c.sections++
+				spans = append([]span{{text: strconv.Itoa(c.sections) + ". ", style: 0}}, spans...)
+			}
+			c.para(withStyle(spans, bold), textBlock{align: alignJustify, first: firstIndent, after: paraAfter, keepNext: true})
+		default:
+			c.para(withStyle(spans, bold|italic), textBlock{align: alignJustify, first: firstIndent, after: paraAfter, keepNext: true})
+		}
+	case *gast.Paragraph, *gast.TextBlock:
+		c.para(c.inline(n, 0), textBlock{align: alignJustify, first: firstIndent + float64(depth)*firstIndent, after: paraAfter})
+	case *gast.List:
+		i := n.Start - 1
+		if i < 0 {
+			i = 0
+		}
+		for item := n.FirstChild(); item != nil; item = item.NextSibling() {
+			label := "-"
+			if n.IsOrdered() {
+				label = pointLabel(i)
+			}
+			i++
+			first := true
+			for ch := item.FirstChild(); ch != nil; ch = ch.NextSibling() {
+				switch ch.(type) {
+				case *gast.Paragraph, *gast.TextBlock:
+					spans := c.inline(ch, 0)
+					if first {
+						spans = append([]span{{text: label + " "}}, spans...)
+						first = false
+					}
+					c.para(spans, textBlock{align: alignJustify, first: firstIndent * float64(depth+1), after: paraAfter})
+				default:
+					c.block(ch, depth+1)
+				}
+			}
+		}
+	case *gast.Blockquote:
+		for ch := n.FirstChild(); ch != nil; ch = ch.NextSibling() {
+			if p, ok := ch.(*gast.Paragraph); ok {
+				c.para(withStyle(c.inline(p, 0), italic), textBlock{align: alignJustify, first: firstIndent, after: paraAfter})
+				continue
+			}
+			c.block(ch, depth)
+		}
+	case *gast.FencedCodeBlock, *gast.CodeBlock:
+		lines := n.Lines()
+		var b strings.Builder
+		for i := 0; i < lines.Len(); i++ {
+			seg := lines.At(i)
+			b.Write(seg.Value(c.source))
+		}
+		c.para(plain(strings.TrimRight(b.String(), "\n"), 0), textBlock{align: alignLeft, after: paraAfter})
+	case *east.Table:
+		c.table(n)
+	case *gast.ThematicBreak, *gast.HTMLBlock:
+		// Not part of an administrative document: raw HTML is never printed.
+	default:
+		for ch := n.FirstChild(); ch != nil; ch = ch.NextSibling() {
+			c.block(ch, depth)
+		}
+	}
+}
+
+func (c *converter) table(n *east.Table) {
+	t := &table{}
+	for _, a := range n.Alignments {
+		switch a {
+		case east.AlignCenter:
+			t.aligns = append(t.aligns, alignCenter)
+		case east.AlignRight:
+			t.aligns = append(t.aligns, alignRight)
+		default:
+			t.aligns = append(t.aligns, alignLeft)
+		}
+	}
+	for r := n.FirstChild(); r != nil; r = r.NextSibling() {
+		var row [][]span
+		for cell := r.FirstChild(); cell != nil; cell = cell.NextSibling() {
+			row = append(row, c.inline(cell, 0))
+		}
+		if _, ok := r.(*east.TableHeader); ok {
+			t.header = row
+			continue
+		}
+		t.rows = append(t.rows, row)
+	}
+	cols := len(t.header)
+	for _, r := range t.rows {
+		cols = max(cols, len(r))
+	}
+	for len(t.aligns) < cols {
+		t.aligns = append(t.aligns, alignLeft)
+	}
+	c.blocks = append(c.blocks, block{table: t})
+}
+
+// inline collects the styled text under n.
+func (c *converter) inline(n gast.Node, style int) []span {
+	var out []span
+	add := func(s string, st int) {
+		if s == "" {
+			return
+		}
+		if k := len(out) - 1; k >= 0 && out[k].style == st {
+			out[k].text += s
+			return
+		}
+		out = append(out, span{text: s, style: st})
+	}
+	var walk func(n gast.Node, st int)
+	walk = func(n gast.Node, st int) {
+		for ch := n.FirstChild(); ch != nil; ch = ch.NextSibling() {
+			switch ch := ch.(type) {
+			case *gast.Text:
+				v := ch.Value(c.source)
+				if !ch.IsRaw() {
+					// What goldmark's HTML writer does: "\*" → "*", "&amp;" → "&".
+					v = util.ResolveEntityNames(util.ResolveNumericReferences(util.UnescapePunctuations(v)))
+				}
+				add(vntext.NFC(string(v)), st)
+				switch {
+				case ch.HardLineBreak():
+					add("\n", st)
+				case ch.SoftLineBreak():
+					add(" ", st)
+				}
+			case *gast.String:
+				add(string(ch.Value), st)
+			case *gast.Emphasis:
+				if ch.Level >= 2 {
+					walk(ch, st|bold)
+				} else {
+					walk(ch, st|italic)
+				}
+			case *gast.AutoLink:
+				add(string(ch.Label(c.source)), st)
+			case *gast.RawHTML, *gast.Image:
+				// Raw HTML and images are not printed.
+			default:
+				walk(ch, st)
+			}
+		}
+	}
+	walk(n, style)
+	// Trim the paragraph's outer white space.
+	if len(out) > 0 {
+		out[0].text = strings.TrimLeft(out[0].text, " ")
+		out[len(out)-1].text = strings.TrimRight(out[len(out)-1].text, " \n")
+	}
+	return out
+}
+
+// withStyle adds style bits to every span.
+func withStyle(spans []span, st int) []span {
+	out := make([]span, len(spans))
+	for i, s := range spans {
+		out[i] = span{text: s.text, style: s.style | st}
+	}
+	return out
+}
