@@ -121,7 +121,7 @@ func describe(path string, err error) error {
 	if len(ps) == 0 {
 		return fmt.Errorf("%s: %s", path, vanthu.ErrorMessageOf(err))
 	}
-return problemsError(fmt.Sprintf("%s: %s Không có đơn vị nào được nhập.", path, vanthu.ErrorMessageOf(err)), ps)
+	return problemsError(fmt.Sprintf("%s: %s Không có đơn vị nào được nhập.", path, vanthu.ErrorMessageOf(err)), ps)
 }
 
 // redisClient opens the shared Redis pool from a redis:// URL.
