@@ -1,0 +1,291 @@
+package sheet
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+
+	"github.com/sonoivu/vanthu/internal/vntext"
+)
+
+// Stream fills a template like Fill but writes the sheets that have a
+// repeated row through excelize's stream writer, so that 100,000 records
+// and more fit in little memory. The rows above the repeated row are copied
+// with their styles, heights and merged cells; the records follow; the rows
+// below (totals) are copied moved down, their formulas widened over the
+// records. SUM, COUNT and COUNTA totals over one column of the records get
+// their value stored with the formula.
+func Stream(ctx context.Context, tmpl []byte, d Data, w io.Writer) error {
+	f, sheets, err := readTemplate(tmpl)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	for _, ts := range sheets {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if ts.marked == 0 {
+			if _, err := fillSheet(ctx, f, ts, d); err != nil {
+				return err
+			}
+			continue
+		}
+		count, err := streamSheet(ctx, f, ts, d)
+		if err != nil {
+			return err
+		}
+		widenCharts(f, vntext.NFC(ts.name), ts.marked, count, true)
+	}
+	if err := setFullCalc(f); err != nil {
+		return err
+	}
+	if err := f.Write(w); err != nil {
+		return fmt.Errorf("write workbook: %w", err)
+	}
+	return nil
+}
+
+// columnTotals accumulates what SUM, COUNT and COUNTA of one column of the
+// records would give.
+type columnTotals struct {
+	sum      float64
+	numbers  int
+	nonEmpty int
+}
+
+func (t *columnTotals) add(v any) {
+	switch v := v.(type) {
+	case nil:
+		return
+	case int:
+		t.sum += float64(v)
+		t.numbers++
+	case int8:
+		t.sum += float64(v)
+		t.numbers++
+	case int16:
+		t.sum += float64(v)
+		t.numbers++
+	case int32:
+		t.sum += float64(v)
+		t.numbers++
+	case int64:
+		t.sum += float64(v)
+		t.numbers++
+	case uint:
+		t.sum += float64(v)
+		t.numbers++
+	case uint8:
+		t.sum += float64(v)
+		t.numbers++
+	case uint16:
+		t.sum += float64(v)
+		t.numbers++
+	case uint32:
+		t.sum += float64(v)
+		t.numbers++
+	case uint64:
+		t.sum += float64(v)
+		t.numbers++
+	case float32:
+		t.sum += float64(v)
+		t.numbers++
+	case float64:
+		t.sum += v
+		t.numbers++
+	case time.Time:
+		t.numbers++ // Excel's COUNT counts dates; SUM of dates is meaningless
+	case string:
+		if v == "" {
+			return
+		}
+	}
+	t.nonEmpty++
+}
+
+// simpleTotal matches SUM/COUNT/COUNTA over a one-column range.
+var simpleTotal = regexp.MustCompile(`^(SUM|COUNT|COUNTA)\(\$?([A-Z]{1,3})\$?([0-9]+):\$?([A-Z]{1,3})\$?([0-9]+)\)$`)
+
+// streamSheet writes one sheet with a repeated row through a stream writer
+// and returns the number of record rows.
+func streamSheet(ctx context.Context, f *excelize.File, ts *templateSheet, d Data) (int, error) {
+	name, m := ts.name, ts.marked
+	recs := d.records(name)
+	count := max(len(recs), 1)
+	merges, err := f.GetMergeCells(name, true)
+	if err != nil {
+		return 0, fmt.Errorf("read merged cells of %q: %w", name, err)
+	}
+	heights := make([]float64, len(ts.rows))
+	props, err := f.GetSheetProps(name)
+	if err != nil {
+		return 0, fmt.Errorf("read sheet properties of %q: %w", name, err)
+	}
+	def := 15.0
+	if props.DefaultRowHeight != nil {
+		def = *props.DefaultRowHeight
+	}
+	for r := range ts.rows {
+		h, err := f.GetRowHeight(name, r+1)
+		if err != nil {
+			return 0, fmt.Errorf("read row height of %q: %w", name, err)
+		}
+		if h != def {
+			heights[r] = h
+		}
+	}
+	sw, err := f.NewStreamWriter(name)
+	if err != nil {
+		return 0, fmt.Errorf("stream sheet %q: %w", name, err)
+	}
+	sheetName := vntext.NFC(name)
+	totals := make([]columnTotals, ts.width+1)
+	row := make([]any, ts.width)
+	writeRow := func(r int, h float64) error {
+		cell, _ := excelize.CoordinatesToCellName(1, r)
+		if err := sw.SetRow(cell, row, excelize.RowOpts{Height: h}); err != nil {
+			return fmt.Errorf("write %s!%s: %w", name, cell, err)
+		}
+		return nil
+	}
+	// Rows above the repeated row.
+	for r := 1; r < m; r++ {
+		for c, tc := range ts.rows[r-1] {
+			row[c] = staticCell(tc, d, func(fm string) string {
+				return widenBlock(fm, sheetName, true, m, count, true)
+			})
+		}
+		if err := writeRow(r, heights[r-1]); err != nil {
+			return 0, err
+		}
+	}
+	// Records.
+	tmplRow := ts.rows[m-1]
+	for i := range count {
+		if i%1000 == 0 {
+			if err := ctx.Err(); err != nil {
+				return 0, err
+			}
+		}
+		var rec map[string]any
+		if i < len(recs) {
+			rec = recs[i]
+		}
+		for c, tc := range tmplRow {
+			cell := excelize.Cell{StyleID: tc.style}
+			switch {
+			case tc.formula != "":
+				cell.Formula = copyFormula(tc.formula, i)
+			case tc.text != nil && rec != nil:
+				if s, ok := tc.text.single(); ok {
+					v, _ := lookup(s, d, rec, i+1)
+					cell.Value = typed(v)
+				} else {
+					cell.Value = render(tc.text, d, rec, i+1)
+				}
+			case tc.text == nil && tc.value != "":
+				cell.Value = vntext.NFC(tc.value)
+			}
+			totals[c+1].add(cell.Value)
+			row[c] = cell
+		}
+		if err := writeRow(m+i, ts.height); err != nil {
+			return 0, err
+		}
+	}
+	// Rows below, moved down; simple totals get their value.
+	for r := m + 1; r <= len(ts.rows); r++ {
+		for c, tc := range ts.rows[r-1] {
+			cell := staticCell(tc, d, func(fm string) string {
+				return widenBlock(fm, sheetName, true, m, count, true)
+			})
+			if cell.Formula != "" {
+				cell.Value = totalValue(cell.Formula, totals, m, count)
+			}
+			row[c] = cell
+		}
+		if err := writeRow(r+count-1, heights[r-1]); err != nil {
+			return 0, err
+		}
+	}
+	for _, mc := range merges {
+		from, to, ok := moveMerge(mc, m, count)
+		if !ok {
+			continue
+		}
+		if err := sw.MergeCell(from, to); err != nil {
+			return 0, fmt.Errorf("merge %s:%s in %q: %w", from, to, name, err)
+		}
+	}
+	if err := sw.Flush(); err != nil {
+		return 0, fmt.Errorf("flush sheet %q: %w", name, err)
+	}
+	return count, nil
+}
+
+// staticCell builds a stream cell from a template cell outside the
+// repeated row.
+func staticCell(tc templateCell, d Data, formula func(string) string) excelize.Cell {
+	cell := excelize.Cell{StyleID: tc.style}
+	switch {
+	case tc.formula != "":
+		cell.Formula = formula(tc.formula)
+	case tc.text != nil:
+		if s, ok := tc.text.single(); ok {
+			v, _ := lookup(s, d, nil, 0)
+			cell.Value = typed(v)
+		} else {
+			cell.Value = render(tc.text, d, nil, 0)
+		}
+	case tc.value != "":
+		cell.Value = vntext.NFC(tc.value)
+	}
+	return cell
+}
+
+// totalValue returns the value of a widened SUM/COUNT/COUNTA over exactly
+// the record rows of one column, or nil when the formula is anything else.
+func totalValue(formula string, totals []columnTotals, marked, count int) any {
+	m := simpleTotal.FindStringSubmatch(formula)
+	if m == nil || m[2] != m[4] {
+		return nil
+	}
+	first, _ := strconv.Atoi(m[3])
+	last, _ := strconv.Atoi(m[5])
+	col, err := excelize.ColumnNameToNumber(m[2])
+	if err != nil || first != marked || last != marked+count-1 || col >= len(totals) {
+		return nil
+	}
+	t := totals[col]
+	switch m[1] {
+	case "SUM":
+		return t.sum
+	case "COUNT":
+		return t.numbers
+	default:
+		return t.nonEmpty
+	}
+}
+
+// moveMerge places a merged range of the template in the streamed sheet.
+// Ranges touching the repeated row are dropped (not supported).
+func moveMerge(mc excelize.MergeCell, marked, count int) (string, string, bool) {
+	c1, r1, err1 := excelize.CellNameToCoordinates(mc.GetStartAxis())
+	c2, r2, err2 := excelize.CellNameToCoordinates(mc.GetEndAxis())
+	if err1 != nil || err2 != nil || r1 <= marked && r2 >= marked {
+		return "", "", false
+	}
+	if r1 > marked {
+		r1 += count - 1
+		r2 += count - 1
+	}
+	from, _ := excelize.CoordinatesToCellName(c1, r1)
+	to, _ := excelize.CoordinatesToCellName(c2, r2)
+	return from, to, true
+}

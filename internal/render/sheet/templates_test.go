@@ -1,0 +1,336 @@
+package sheet
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/xuri/excelize/v2"
+)
+
+var update = flag.Bool("update", false, "regenerate the .xlsx templates in testdata")
+
+// column describes one column of a generated template.
+type column struct {
+	header  string
+	width   float64
+	cell    string // repeated-row content: "{{.Field}}" or "=formula"
+	numFmt  string // custom number format of the repeated row, "" for text
+	total   string // totals-row formula, "" for none
+	percent bool
+}
+
+// sheetSpec describes one generated template sheet.
+type sheetSpec struct {
+	name, title, subtitle string
+	columns               []column
+	totalLabel            string // written in column B of the totals row
+}
+
+// The generated sheets all share one layout: title (row 1), subtitle (row
+// 2), header (row 4), repeated row (row 5), totals (row 6).
+const (
+	specHeaderRow = 4
+	specMarkedRow = 5
+	specTotalsRow = 6
+)
+
+func border() []excelize.Border {
+	var b []excelize.Border
+	for _, side := range []string{"left", "right", "top", "bottom"} {
+		b = append(b, excelize.Border{Type: side, Color: "000000", Style: 1})
+	}
+	return b
+}
+
+func buildSheet(f *excelize.File, s sheetSpec) error {
+	if _, err := f.NewSheet(s.name); err != nil {
+		return err
+	}
+	last, _ := excelize.ColumnNumberToName(len(s.columns))
+	title, err := f.NewStyle(&excelize.Style{
+		Font:      &excelize.Font{Bold: true, Size: 14, Family: "Times New Roman"},
+		Alignment: &excelize.Alignment{Horizontal: "center", Vertical: "center", WrapText: true},
+	})
+	if err != nil {
+		return err
+	}
+	subtitle, err := f.NewStyle(&excelize.Style{
+		Font:      &excelize.Font{Italic: true, Size: 12, Family: "Times New Roman"},
+		Alignment: &excelize.Alignment{Horizontal: "center", WrapText: true},
+	})
+	if err != nil {
+		return err
+	}
+	header, err := f.NewStyle(&excelize.Style{
+		Border:    border(),
+		Fill:      excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"D9E1F2"}},
+		Font:      &excelize.Font{Bold: true, Size: 12, Family: "Times New Roman"},
+		Alignment: &excelize.Alignment{Horizontal: "center", Vertical: "center", WrapText: true},
+	})
+	if err != nil {
+		return err
+	}
+	for _, cell := range []struct {
+		ref, text string
+		style     int
+	}{{"A1", s.title, title}, {"A2", s.subtitle, subtitle}} {
+		if err := f.SetCellStr(s.name, cell.ref, cell.text); err != nil {
+			return err
+		}
+		end := last + cell.ref[1:]
+		if err := f.MergeCell(s.name, cell.ref, end); err != nil {
+			return err
+		}
+		if err := f.SetCellStyle(s.name, cell.ref, end, cell.style); err != nil {
+			return err
+		}
+	}
+	if err := f.SetRowHeight(s.name, 1, 36); err != nil {
+		return err
+	}
+	if err := f.SetRowHeight(s.name, specHeaderRow, 45); err != nil {
+		return err
+	}
+	for i, c := range s.columns {
+		col, _ := excelize.ColumnNumberToName(i + 1)
+		if err := f.SetColWidth(s.name, col, col, c.width); err != nil {
+			return err
+		}
+		ref := fmt.Sprintf("%s%d", col, specHeaderRow)
+		if err := f.SetCellStr(s.name, ref, c.header); err != nil {
+			return err
+		}
+		if err := f.SetCellStyle(s.name, ref, ref, header); err != nil {
+			return err
+		}
+		body := &excelize.Style{
+			Border:    border(),
+			Font:      &excelize.Font{Size: 12, Family: "Times New Roman"},
+			Alignment: &excelize.Alignment{Vertical: "center", WrapText: true},
+		}
+		if c.numFmt != "" {
+			body.CustomNumFmt = &c.numFmt
+			body.Alignment.Horizontal = "center"
+		}
+		if c.percent {
+			body.NumFmt = 10 // 0.00%
+			body.Alignment.Horizontal = "center"
+		}
+		bodyStyle, err := f.NewStyle(body)
+		if err != nil {
+			return err
+		}
+		ref = fmt.Sprintf("%s%d", col, specMarkedRow)
+		if len(c.cell) > 0 && c.cell[0] == '=' {
+			err = f.SetCellFormula(s.name, ref, c.cell[1:])
+		} else {
+			err = f.SetCellStr(s.name, ref, c.cell)
+		}
+		if err != nil {
+			return err
+		}
+		if err := f.SetCellStyle(s.name, ref, ref, bodyStyle); err != nil {
+			return err
+		}
+		body.Font.Bold = true
+		totalStyle, err := f.NewStyle(body)
+		if err != nil {
+			return err
+		}
+		ref = fmt.Sprintf("%s%d", col, specTotalsRow)
+		switch {
+		case c.total != "":
+			err = f.SetCellFormula(s.name, ref, c.total)
+		case i == 1:
+			err = f.SetCellStr(s.name, ref, s.totalLabel)
+		}
+		if err != nil {
+			return err
+		}
+		if err := f.SetCellStyle(s.name, ref, ref, totalStyle); err != nil {
+			return err
+		}
+	}
+	return f.SetPanes(s.name, &excelize.Panes{Freeze: true, YSplit: specHeaderRow, TopLeftCell: fmt.Sprintf("A%d", specMarkedRow), ActivePane: "bottomLeft"})
+}
+
+// newWorkbook builds a workbook from sheet specs, dropping the default sheet.
+func newWorkbook(specs ...sheetSpec) (*excelize.File, error) {
+	f := excelize.NewFile()
+	for _, s := range specs {
+		if err := buildSheet(f, s); err != nil {
+			return nil, fmt.Errorf("sheet %q: %w", s.name, err)
+		}
+	}
+	if err := f.DeleteSheet("Sheet1"); err != nil {
+		return nil, err
+	}
+	f.SetActiveSheet(0)
+	return f, nil
+}
+
+const dateTime = "dd/mm/yyyy hh:mm"
+
+func trackingSpec() sheetSpec {
+	return sheetSpec{
+		name:       "Theo dõi",
+		title:      "BẢNG THEO DÕI TIẾP NHẬN VĂN BẢN",
+		subtitle:   "Văn bản số {{Number}}: {{Subject}}",
+		totalLabel: "Tổng cộng",
+		columns: []column{
+			{header: "STT", width: 6, cell: "{{.STT}}", numFmt: "0"},
+			{header: "Mã đơn vị", width: 12, cell: "{{.Code}}"},
+			{header: "Tên đơn vị", width: 40, cell: "{{.Name}}"},
+			{header: "Gửi lúc", width: 17, cell: "{{.SentAt}}", numFmt: dateTime, total: "COUNTA(D5:D5)"},
+			{header: "Đọc lúc", width: 17, cell: "{{.ReadAt}}", numFmt: dateTime, total: "COUNTA(E5:E5)"},
+			{header: "Xác nhận lúc", width: 17, cell: "{{.AckAt}}", numFmt: dateTime, total: "COUNTA(F5:F5)"},
+			{header: "Số lần đôn đốc", width: 10, cell: "{{.Reminders}}", numFmt: "0", total: "SUM(G5:G5)"},
+			{header: "Quá hạn (Có/Không)", width: 11, cell: "{{.Overdue}}", numFmt: "@", total: `COUNTIF(H5:H5,"Có")`},
+			{header: "Ghi chú", width: 30, cell: "{{.Note}}"},
+		},
+	}
+}
+
+func findingsSpec() sheetSpec {
+	return sheetSpec{
+		name:       "Vi phạm",
+		title:      "DANH SÁCH CÁN BỘ, CÔNG CHỨC, VIÊN CHỨC VI PHẠM KỶ LUẬT, KỶ CƯƠNG HÀNH CHÍNH",
+		subtitle:   "Kèm theo biên bản kiểm tra số {{Number}} ngày {{Date}}",
+		totalLabel: "Tổng số người vi phạm",
+		columns: []column{
+			{header: "STT", width: 6, cell: "{{.STT}}", numFmt: "0", total: "COUNT(A5:A5)"},
+			{header: "Họ và tên", width: 26, cell: "{{.FullName}}"},
+			{header: "Chức vụ", width: 20, cell: "{{.Position}}"},
+			{header: "Đơn vị", width: 30, cell: "{{.Unit}}"},
+			{header: "Hành vi vi phạm", width: 40, cell: "{{.Violation}}"},
+			{header: "Mã vi phạm", width: 12, cell: "{{.Code}}"},
+			{header: "Hình thức xử lý đề xuất", width: 26, cell: "{{.Handling}}"},
+		},
+	}
+}
+
+// annexSpecs are the four annex tables of the quarterly report (DOMAIN.md
+// §5).
+func annexSpecs() []sheetSpec {
+	sub := "(Kèm theo Báo cáo số {{Number}} về kết quả kiểm tra kỷ luật, kỷ cương hành chính quý {{Quarter}} năm {{Year}})"
+	sum := func(col string) string { return fmt.Sprintf("SUM(%s5:%s5)", col, col) }
+	n := column{numFmt: "#,##0", width: 11}
+	num := func(header, field, col string) column {
+		c := n
+		c.header, c.cell, c.total = header, "{{."+field+"}}", sum(col)
+		return c
+	}
+	stt := column{header: "STT", width: 6, cell: "{{.STT}}", numFmt: "0"}
+	unit := column{header: "Đơn vị", width: 36, cell: "{{.Unit}}"}
+	return []sheetSpec{
+		{
+			name: "Biểu 1", title: "Biểu 1. KẾT QUẢ KIỂM TRA THEO ĐƠN VỊ", subtitle: sub, totalLabel: "Tổng cộng",
+			columns: []column{
+				stt, unit,
+				{header: "Ngày kiểm tra", width: 13, cell: "{{.Date}}", numFmt: "dd/mm/yyyy"},
+				{header: "Hình thức", width: 12, cell: "{{.Form}}"},
+				num("Số CBCCVC", "Staff", "E"),
+				num("Có mặt", "Present", "F"),
+				num("Vắng có lý do", "AbsentExcused", "G"),
+				num("Vắng không lý do", "AbsentUnexcused", "H"),
+				num("Đi muộn", "Late", "I"),
+				num("Số người vi phạm", "Violators", "J"),
+				{header: "Tỷ lệ có mặt", width: 11, cell: "=IF(E5>0,F5/E5,0)", percent: true, total: "IF(E6>0,F6/E6,0)"},
+			},
+		},
+		{
+			name: "Biểu 2", title: "Biểu 2. HÀNH VI VI PHẠM THEO LOẠI", subtitle: sub, totalLabel: "Tổng cộng",
+			columns: []column{
+				stt, unit,
+				num("Đi muộn, về sớm", "Late", "C"),
+				num("Bỏ vị trí làm việc", "LeftPost", "D"),
+				num("Không đeo thẻ", "NoBadge", "E"),
+				num("Sử dụng rượu bia", "Alcohol", "F"),
+				num("Vi phạm khác", "Other", "G"),
+				{header: "Tổng", width: 10, cell: "=SUM(C5:G5)", numFmt: "#,##0", total: sum("H")},
+			},
+		},
+		{
+			name: "Biểu 3", title: "Biểu 3. HÌNH THỨC XỬ LÝ", subtitle: sub, totalLabel: "Tổng cộng",
+			columns: []column{
+				stt, unit,
+				num("Nhắc nhở", "Reminded", "C"),
+				num("Kiểm điểm", "SelfCriticism", "D"),
+				num("Khiển trách", "Reprimand", "E"),
+				num("Cảnh cáo", "Warning", "F"),
+				num("Hình thức khác", "Other", "G"),
+				{header: "Tổng", width: 10, cell: "=SUM(C5:G5)", numFmt: "#,##0", total: sum("H")},
+			},
+		},
+		{
+			name: "Biểu 4", title: "Biểu 4. TIẾP NHẬN VĂN BẢN CHỈ ĐẠO THEO ĐƠN VỊ", subtitle: sub, totalLabel: "Tổng cộng",
+			columns: []column{
+				stt, unit,
+				num("Số văn bản", "Documents", "C"),
+				num("Đã nhận", "Received", "D"),
+				num("Đã đọc", "Read", "E"),
+				num("Đã xác nhận", "Acknowledged", "F"),
+				num("Quá hạn", "Overdue", "G"),
+			},
+		},
+	}
+}
+
+func buildTracking() (*excelize.File, error) { return newWorkbook(trackingSpec()) }
+func buildFindings() (*excelize.File, error) { return newWorkbook(findingsSpec()) }
+
+func buildAnnexes() (*excelize.File, error) {
+	f, err := newWorkbook(annexSpecs()...)
+	if err != nil {
+		return nil, err
+	}
+	// The series end on the repeated row; Fill widens them over the units.
+	err = f.AddChart("Biểu 1", "M4", &excelize.Chart{
+		Type:       excelize.Col,
+		VaryColors: new(false),
+		Series: []excelize.ChartSeries{
+			{Name: "'Biểu 1'!$F$4", Categories: "'Biểu 1'!$B$5:$B$5", Values: "'Biểu 1'!$F$5:$F$5"},
+			{Name: "'Biểu 1'!$H$4", Categories: "'Biểu 1'!$B$5:$B$5", Values: "'Biểu 1'!$H$5:$H$5"},
+		},
+		Title:     excelize.ChartTitle{Paragraph: []excelize.RichTextRun{{Text: "Có mặt và vắng không lý do theo đơn vị"}}},
+		Legend:    excelize.ChartLegend{Position: "bottom"},
+		Dimension: excelize.ChartDimension{Width: 640, Height: 360},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("add chart: %w", err)
+	}
+	return f, nil
+}
+
+var templateBuilders = map[string]func() (*excelize.File, error){
+	"tracking.xlsx": buildTracking,
+	"findings.xlsx": buildFindings,
+	"annexes.xlsx":  buildAnnexes,
+}
+
+// TestGenerateTemplates rewrites testdata/*.xlsx with -update; otherwise it
+// checks that the stored templates are valid.
+func TestGenerateTemplates(t *testing.T) {
+	for name, build := range templateBuilders {
+		path := filepath.Join("testdata", name)
+		if *update {
+			f, err := build()
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if err := f.SaveAs(path); err != nil {
+				t.Fatalf("save %s: %v", path, err)
+			}
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("read %s (run go test -run TestGenerateTemplates -update): %v", path, err)
+		}
+		if err := Check(b, nil); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
