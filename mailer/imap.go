@@ -73,7 +73,7 @@ func DialIMAP(ctx context.Context, cfg IMAPConfig) (*Mailbox, error) {
 		},
 	}
 
-	var d net.Dialer
+	d := net.Dialer{Timeout: 30 * time.Second}
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, &vanthu.Error{Code: vanthu.EUnavailable, Message: "Không kết nối được máy chủ IMAP " + addr + ".", Err: err}

@@ -178,7 +178,9 @@ func (s *Sender) get(ctx context.Context) (*smtp.Client, bool, error) {
 			break
 		}
 		if time.Since(ic.since) > s.cfg.IdleTimeout {
-			_ = ic.c.Quit()
+			// Likely dropped by the server already; QUIT could wait a
+			// whole command timeout for an answer that never comes.
+			_ = ic.c.Close()
 			continue
 		}
 		// RSET doubles as a liveness check: a connection the server has

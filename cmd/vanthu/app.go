@@ -289,7 +289,11 @@ func checkMail(ctx context.Context, cfg config.Config, logger *slog.Logger, send
 	if cfg.IMAP.Host == "" {
 		return
 	}
-	mb, err := mailer.DialIMAP(ctx, imapConfig(cfg))
+	// Bounded: a server that accepts the connection and then says nothing
+	// must not hold the worker's start-up.
+	ictx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	mb, err := mailer.DialIMAP(ictx, imapConfig(cfg))
 	if err != nil {
 		logger.Warn("imap mailbox not reachable", slog.String("imap", net.JoinHostPort(cfg.IMAP.Host, strconv.Itoa(cfg.IMAP.Port))), slog.String("error", err.Error()))
 		return
@@ -304,12 +308,12 @@ func imapConfig(cfg config.Config) mailer.IMAPConfig {
 }
 
 func schedule(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
-	rdb, _, err := redisClient(cfg.RedisURL)
+	rdb, conn, err := redisClient(cfg.RedisURL)
 	if err != nil {
 		return err
 	}
 	defer rdb.Close()
-	s, err := startScheduler(rdb, logger)
+	s, err := startScheduler(conn, logger)
 	if err != nil {
 		return err
 	}
@@ -324,8 +328,8 @@ func schedule(ctx context.Context, cfg config.Config, logger *slog.Logger) error
 }
 
 // startScheduler builds and starts the periodic-task scheduler.
-func startScheduler(rdb redis.UniversalClient, logger *slog.Logger) (*asynq.Scheduler, error) {
-	s, err := worker.NewScheduler(rdb, logger)
+func startScheduler(conn asynq.RedisConnOpt, logger *slog.Logger) (*asynq.Scheduler, error) {
+	s, err := worker.NewScheduler(conn, logger)
 	if err != nil {
 		return nil, err
 	}

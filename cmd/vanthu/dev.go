@@ -104,7 +104,7 @@ func dev(ctx context.Context, cfg config.Config, logger *slog.Logger, out io.Wri
 		return fmt.Errorf("start worker: %w", err)
 	}
 	defer wsrv.Shutdown()
-	sched, err := startScheduler(rdb, logger)
+	sched, err := startScheduler(asynq.RedisClientOpt{Addr: rds.Addr()}, logger)
 	if err != nil {
 		return err
 	}
