@@ -9,18 +9,25 @@ import (
 	"sort"
 	"strings"
 	texttemplate "text/template"
+	"time"
 
+	"github.com/sonoivu/vanthu"
+	"github.com/sonoivu/vanthu/internal/render"
 	"github.com/sonoivu/vanthu/internal/vntext"
 )
 
 // Frame is a document's frame (the Decree 30 boxes around the body) as
 // template sample data and `vanthu render --data` files carry it.
 type Frame struct {
-	ParentAgency    string   `json:"parent_agency"`
-	Agency          string   `json:"agency"`
-	Number          string   `json:"number"`
-	Place           string   `json:"place"`
-	Date            string   `json:"date"` // 2006-01-02
+	ParentAgency string `json:"parent_agency"`
+	Agency       string `json:"agency"`
+	Number       string `json:"number"`
+	Place        string `json:"place"`
+	Date         string `json:"date"` // 2006-01-02
+	// NoDateLine leaves out the place-and-date line of the header, as the
+	// minutes (biên bản, Decree 30 form 1.9) do; the date is still the
+	// document's date.
+	NoDateLine      bool     `json:"no_date_line"`
 	TypeName        string   `json:"type_name"`
 	Subject         string   `json:"subject"`
 	Urgency         string   `json:"urgency"`
@@ -124,8 +131,46 @@ func (s *Set) loadDocuments(override fs.FS) ([]string, []error) {
 			continue
 		}
 		s.docs[name] = d
+		// The frame and the expanded body must pass the renderer's checks
+		// (required fields, well-formed Markdown tables) now, not when a
+		// clerk first issues a document.
+		doc, err := s.Document(name, sample)
+		if err == nil {
+			err = doc.Validate()
+		}
+		if err != nil {
+			delete(s.docs, name)
+			errs = append(errs, fmt.Errorf("templates: %s with its sample data %s: %s", file, sampleFile, ProblemText(err, doc.Body)))
+		}
 	}
 	return known, errs
+}
+
+// ProblemText formats a validation error for someone editing a template:
+// the message, then one line per problem. A problem on a line of the body
+// quotes that line, because the line number counts lines of the body after
+// the template was expanded, which may differ from the template's own.
+func ProblemText(err error, body string) string {
+	ps := vanthu.ProblemsOf(err)
+	if len(ps) == 0 {
+		return err.Error()
+	}
+	lines := strings.Split(body, "\n")
+	var b strings.Builder
+	b.WriteString(vanthu.ErrorMessageOf(err))
+	for _, p := range ps {
+		b.WriteString("\n  ")
+		if p.Field != "" {
+			b.WriteString(p.Field)
+		}
+		if p.Field == "body" && p.Line > 0 && p.Line <= len(lines) {
+			fmt.Fprintf(&b, ", dòng %d của nội dung đã điền dữ liệu «%s»", p.Line, strings.TrimSpace(lines[p.Line-1]))
+		} else if p.Line > 0 {
+			fmt.Fprintf(&b, ", dòng %d", p.Line)
+		}
+		b.WriteString(": " + p.Message)
+	}
+	return b.String()
 }
 
 // Documents names the document templates, sorted.
@@ -209,4 +254,26 @@ func escapeData(v any) any {
 func looksLikeDate(s string) bool {
 	_, err := toTime(s)
 	return err == nil
+}
+
+// Document expands the body template name with in.Data and maps the frame
+// onto the renderer's document, ready for render.PDF.
+func (s *Set) Document(name string, in Input) (render.Document, error) {
+	body, err := s.Body(name, in.Data)
+	if err != nil {
+		return render.Document{}, err
+	}
+	f := in.Document
+	var date time.Time
+	if f.Date != "" {
+		if date, err = time.ParseInLocation("2006-01-02", f.Date, vanthu.Location); err != nil {
+			return render.Document{}, vanthu.Invalid("Ngày văn bản không hợp lệ.", vanthu.Problem{Field: "document.date", Message: "cần dạng 2006-01-02, nhận được " + f.Date})
+		}
+	}
+	return render.Document{
+		ParentAgency: f.ParentAgency, Agency: f.Agency, Number: f.Number, Place: f.Place, Date: date,
+		NoDateLine: f.NoDateLine, TypeName: f.TypeName, Subject: f.Subject, Urgency: render.Urgency(f.Urgency),
+		KinhGui: f.KinhGui, Body: body, SignerAuthority: f.SignerAuthority, SignerTitle: f.SignerTitle,
+		SignerName: f.SignerName, Recipients: f.Recipients, DrafterCode: f.DrafterCode, AddressLine: f.AddressLine,
+	}, nil
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"text/template"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/sonoivu/vanthu"
 )
@@ -24,6 +26,7 @@ func Funcs() template.FuncMap {
 		"pct":      Percent,
 		"roman":    Roman,
 		"inc":      func(i int) int { return i + 1 },
+		"lcfirst":  LowerFirst,
 		"join": func(v any, sep string) (string, error) {
 			switch s := v.(type) {
 			case []string:
@@ -147,4 +150,15 @@ func Roman(v any) (string, error) {
 		}
 	}
 	return b.String(), nil
+}
+
+// LowerFirst lowers the first letter of s only: a subject such as "Về tăng
+// cường kỷ luật tại tỉnh Vĩnh Long" continues a sentence as "về tăng cường
+// kỷ luật tại tỉnh Vĩnh Long" without lowering the proper names in it.
+func LowerFirst(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	if r == utf8.RuneError {
+		return s
+	}
+	return string(unicode.ToLower(r)) + s[n:]
 }

@@ -5,7 +5,6 @@
 package templates
 
 import (
-	"bytes"
 	"embed"
 	"errors"
 	"fmt"
@@ -16,11 +15,9 @@ import (
 	"sort"
 	"strings"
 	texttemplate "text/template"
-
-	"github.com/sonoivu/vanthu/internal/vntext"
 )
 
-//go:embed mail documents
+//go:embed mail documents sheets
 var defaults embed.FS
 
 // Set is a loaded, validated set of templates.
@@ -28,6 +25,8 @@ type Set struct {
 	text map[string]*texttemplate.Template // mail/<name>.subject.tmpl, mail/<name>.txt.tmpl
 	html map[string]*htmltemplate.Template // mail/<name>.html.tmpl
 	docs map[string]*document              // documents/<name>.md.tmpl with its sample
+	mail map[string]map[string]any         // mail/<name>.sample.json
+	xlsx map[string]*workbook              // sheets/<name>.xlsx with its sample
 	// Overridden lists the templates replaced from the override directory.
 	Overridden []string
 }
@@ -37,7 +36,10 @@ type Set struct {
 // that match no default are reported as errors: a typo in a file name would
 // otherwise silently keep the default.
 func Load(dir string) (*Set, error) {
-	s := &Set{text: map[string]*texttemplate.Template{}, html: map[string]*htmltemplate.Template{}, docs: map[string]*document{}}
+	s := &Set{
+		text: map[string]*texttemplate.Template{}, html: map[string]*htmltemplate.Template{},
+		docs: map[string]*document{}, mail: map[string]map[string]any{}, xlsx: map[string]*workbook{},
+	}
 	var override fs.FS
 	if dir != "" {
 		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
@@ -45,48 +47,21 @@ func Load(dir string) (*Set, error) {
 		}
 		override = os.DirFS(dir)
 	}
-	names, err := fs.Glob(defaults, "mail/*.tmpl")
-	if err != nil {
-		return nil, err
-	}
 	known := map[string]bool{}
 	var errs []error
-	for _, name := range names {
-		known[name] = true
-		src, from, err := read(name, override)
-		if err != nil {
-			errs = append(errs, err)
-			continue
+	for _, load := range []func(fs.FS) ([]string, []error){s.loadMail, s.loadDocuments, s.loadSheets} {
+		names, es := load(override)
+		errs = append(errs, es...)
+		for _, n := range names {
+			known[n] = true
 		}
-		if from != "" {
-			s.Overridden = append(s.Overridden, from)
-		}
-		src = vntext.NFC(src)
-		if strings.HasSuffix(name, ".html.tmpl") {
-			t, err := htmltemplate.New(name).Funcs(htmltemplate.FuncMap(Funcs())).Option("missingkey=error").Parse(src)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("templates: %w", err))
-				continue
-			}
-			s.html[name] = t
-		} else {
-			t, err := texttemplate.New(name).Funcs(Funcs()).Option("missingkey=error").Parse(src)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("templates: %w", err))
-				continue
-			}
-			s.text[name] = t
-		}
-	}
-	docNames, docErrs := s.loadDocuments(override)
-	errs = append(errs, docErrs...)
-	for _, n := range docNames {
-		known[n] = true
 	}
 	if override != nil {
-		extra, _ := fs.Glob(override, "mail/*")
-		more, _ := fs.Glob(override, "documents/*")
-		extra = append(extra, more...)
+		var extra []string
+		for _, d := range []string{"mail", "documents", "sheets"} {
+			more, _ := fs.Glob(override, d+"/*")
+			extra = append(extra, more...)
+		}
 		for _, e := range extra {
 			if !known[e] {
 				errs = append(errs, fmt.Errorf("templates: %s in %s matches no template (known: %s)", e, dir, strings.Join(sortedKeys(known), ", ")))
@@ -120,36 +95,4 @@ func sortedKeys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// Mail is a rendered e-mail body.
-type Mail struct {
-	Subject, Text, HTML string
-}
-
-// Mail renders the mail template name (e.g. "test") with data.
-func (s *Set) Mail(name string, data any) (Mail, error) {
-	var m Mail
-	subj, ok1 := s.text["mail/"+name+".subject.tmpl"]
-	txt, ok2 := s.text["mail/"+name+".txt.tmpl"]
-	htm, ok3 := s.html["mail/"+name+".html.tmpl"]
-	if !ok1 || !ok2 || !ok3 {
-		return m, fmt.Errorf("templates: no mail template %q", name)
-	}
-	var b bytes.Buffer
-	if err := subj.Execute(&b, data); err != nil {
-		return m, fmt.Errorf("templates: %w", err)
-	}
-	m.Subject = strings.Join(strings.Fields(b.String()), " ")
-	b.Reset()
-	if err := txt.Execute(&b, data); err != nil {
-		return m, fmt.Errorf("templates: %w", err)
-	}
-	m.Text = b.String()
-	b.Reset()
-	if err := htm.Execute(&b, data); err != nil {
-		return m, fmt.Errorf("templates: %w", err)
-	}
-	m.HTML = b.String()
-	return m, nil
 }

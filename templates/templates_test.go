@@ -136,6 +136,11 @@ func TestBrokenDocumentOverride(t *testing.T) {
 		{"report.md.tmpl", "{{if .Year}}\nkhông đóng\n", "documents/report.md.tmpl"},
 		{"minutes.md.tmpl", "{{pct .Attendance}}", "documents/minutes.md.tmpl:1"},
 		{"reminder.sample.json", `{"document": {"agency": "X", "signer_nmae": "Y"}, "data": {}}`, `unknown field "signer_nmae"`},
+		// A malformed table is found at load, with the line quoted.
+		{"reminder.md.tmpl", "Mở đầu {{.Sender}}.\n\n| STT | Tên |\n|---|---|\n| 1 | {{.N}} | thừa |\n", "dòng 5 của nội dung đã điền dữ liệu «| 1 | 1 | thừa |»: Bảng không hợp lệ"},
+		// A frame field the renderer requires, missing from the sample.
+		{"reminder.sample.json", `{"document": {"agency": "SỞ NỘI VỤ", "number": "1/SNV-VP", "place": "Vĩnh Long", "date": "2026-11-25", "subject": "Đôn đốc"},
+			"data": {"Sender": "Sở", "DocumentRef": "Chỉ thị", "SentAt": "2026-11-25", "Deadline": "2026-11-27", "Today": "2026-11-30", "N": 1, "Contact": "Văn phòng"}}`, "signer_name: Thiếu họ tên người ký"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

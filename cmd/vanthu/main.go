@@ -37,9 +37,13 @@ Commands:
   tokens create USERNAME "NAME"
                 print a new API token for a user
   templates list | templates check [DIR]
-                name the document templates; check DIR's overrides against sample data
-  render --template NAME (--data FILE | --sample) -o FILE.pdf
-                render a document offline (preview an edited template)
+                name the document, Excel and mail templates; check DIR's
+                overrides against their sample data
+  render --template NAME (--data FILE | --sample) -o FILE
+                render a template offline to preview an edit: a document to
+                .pdf, an Excel template to .xlsx, mail/NAME to .html or .txt
+  bench render  measure the document engine (PDF and Excel); the last line
+                is "RESULT render key=value …"
   config        print the effective configuration, secrets masked
   healthcheck   exit 0 if the local web server answers /healthz (for containers)
   version       print the version
@@ -129,9 +133,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		}
 		return createToken(ctx, cfg, rest[1:], stdout)
 	case "templates":
-		return explain(templatesCmd(rest, getenv, stdout))
+		return explain(templatesCmd(ctx, rest, getenv, stdout))
 	case "render":
 		return explain(renderCmd(ctx, rest, getenv, stdout, stderr))
+	case "bench":
+		return explain(benchCmd(ctx, rest, getenv, stdout, stderr))
 	case "dev":
 		cfg, logger, err := load(config.ModeDev, rest)
 		if err != nil {

@@ -94,12 +94,17 @@ func (tb textBlock) lineHeight() float64 {
 // layout is the page cursor over an fpdf document.
 type layout struct {
 	pdf    *fpdf.Fpdf
+	fonts  *fonts
 	y      float64 // top of the next line, mm
 	bottom float64 // lowest y content may reach on this page
 	foot   float64 // height reserved at the foot of page 1
 	footFn func()  // draws the page-1 foot
 	// onBreak runs after a page break caused by ensure (table header repeat).
 	onBreak func()
+	// The font last selected in pdf.
+	fontSet bool
+	style   int
+	size    float64
 }
 
 func styleString(s int) string {
@@ -114,13 +119,19 @@ func styleString(s int) string {
 	return ""
 }
 
+// font selects style and size for drawing. fpdf does a fair amount of work
+// on every SetFont, so an unchanged selection is skipped; fpdf keeps the
+// selection across pages.
 func (l *layout) font(style int, size float64) {
+	if l.fontSet && l.style == style && l.size == size {
+		return
+	}
 	l.pdf.SetFont(fontFamily, styleString(style), size)
+	l.fontSet, l.style, l.size = true, style, size
 }
 
 func (l *layout) width(s string, style int, size float64) float64 {
-	l.font(style, size)
-	return l.pdf.GetStringWidth(s)
+	return l.fonts.width(s, style, size)
 }
 
 // newPage starts a page: page number in the top margin from page 2 on,
@@ -142,6 +153,7 @@ func (l *layout) newPage() {
 	w := l.width(num, 0, size)
 	// Centred vertically in the top margin.
 	base := marginTop/2 + (ascent-descent)/2*size*mmPerPt
+	l.font(0, size)
 	l.pdf.Text(marginLeft+(textW-w)/2, base, num)
 }
 
@@ -151,11 +163,25 @@ func (l *layout) ensure(h float64) bool {
 	if l.y+h <= l.bottom+0.01 || l.y <= marginTop+0.01 {
 		return false
 	}
+	l.breakPage()
+	return true
+}
+
+// breakPage continues on a new page, repeating the table header if one is
+// being drawn.
+func (l *layout) breakPage() {
 	l.newPage()
 	if l.onBreak != nil {
 		l.onBreak()
 	}
-	return true
+}
+
+// atTop reports whether nothing has been drawn yet on the current page.
+func (l *layout) atTop() bool { return l.y <= marginTop+0.01 }
+
+// fits is the number of lines of height lh that fit below the cursor.
+func (l *layout) fits(lh float64) int {
+	return max(int((l.bottom+0.01-l.y)/lh), 0)
 }
 
 // words splits styled spans into measured words. Words break only at white
@@ -316,23 +342,47 @@ func (l *layout) drawLine(ln line, x, y, w float64, tb textBlock) {
 // flowAt lays a text block out across pages in the column [x, x+w].
 // keep is extra height that must fit below the block's first lines
 // (the start of the next block, for headings).
+//
+// A paragraph split by a page break leaves at least two lines at the foot
+// of the page and carries at least two to the next (no orphan, no widow);
+// a paragraph that cannot be split so moves to the next page whole.
 func (l *layout) flowAt(tb textBlock, x, w, keep float64) {
 	lines := l.wrap(tb, w)
 	lh := tb.lineHeight()
-	if l.y > marginTop+0.01 {
+	if !l.atTop() {
 		l.y += tb.before
 	}
-	// No lone first line at the foot of a page: keep two lines (or the
-	// whole block) together, plus what must follow.
-	first := lh * float64(min(len(lines), 2))
 	if tb.keepNext {
-		first = lh*float64(len(lines)) + keep
+		l.ensure(lh*float64(len(lines)) + keep)
 	}
-	l.ensure(first)
-	for _, ln := range lines {
-		l.ensure(lh)
-		l.drawLine(ln, x, l.y, w, tb)
-		l.y += lh
+	for i := 0; i < len(lines); {
+		rest := len(lines) - i
+		take := min(rest, l.fits(lh))
+		if take < rest {
+			if rest-take == 1 {
+				take-- // widow: carry a second line along
+			}
+			if i == 0 && take < 2 {
+				take = 0 // orphan: start on the next page
+			}
+		}
+		if take == 0 {
+			if !l.atTop() {
+				l.breakPage()
+				continue
+			}
+			// A page that cannot hold two lines: draw what fits, at least
+			// one line, rather than loop.
+			take = min(rest, max(l.fits(lh), 1))
+		}
+		for range take {
+			l.drawLine(lines[i], x, l.y, w, tb)
+			l.y += lh
+			i++
+		}
+		if i < len(lines) {
+			l.breakPage()
+		}
 	}
 	l.y += tb.after
 }

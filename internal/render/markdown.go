@@ -1,6 +1,8 @@
 package render
 
 import (
+	"bytes"
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -13,6 +15,7 @@ import (
 	"github.com/yuin/goldmark/text"
 	"github.com/yuin/goldmark/util"
 
+	"github.com/sonoivu/vanthu"
 	"github.com/sonoivu/vanthu/internal/vntext"
 )
 
@@ -53,17 +56,88 @@ func pointLabel(i int) string {
 var numbered = regexp.MustCompile(`^([0-9]+|[IVXLC]+)[.)]\s`)
 
 // parseBody turns the Markdown body into blocks and appends "./." to the
-// last text block.
-func parseBody(src string) []block {
+// last text block. It also reports the malformed tables that goldmark
+// silently prints as text (see checkTables).
+func parseBody(src string) ([]block, []vanthu.Problem) {
 	source := []byte(src)
 	md := goldmark.New(goldmark.WithExtensions(extension.Table))
 	doc := md.Parser().Parse(text.NewReader(source))
+	problems := checkTables(doc, source)
 	c := &converter{source: source}
 	for n := doc.FirstChild(); n != nil; n = n.NextSibling() {
 		c.block(n, 0)
 	}
 	endMark(&c.blocks)
-	return c.blocks
+	return c.blocks, problems
+}
+
+// checkTables reports what the GFM table extension silently accepts but an
+// author did not mean: a line starting with "|" that is left in a
+// paragraph (a wrong delimiter row, or a header whose cell count differs
+// from it), and a body row with more cells than the header (the extra
+// cells would be dropped). Lines are 1-based lines of the body.
+func checkTables(doc gast.Node, source []byte) []vanthu.Problem {
+	var ps []vanthu.Problem
+	lineOf := func(pos int) int { return 1 + bytes.Count(source[:pos], []byte("\n")) }
+	_ = gast.Walk(doc, func(n gast.Node, entering bool) (gast.WalkStatus, error) {
+		if !entering {
+			return gast.WalkContinue, nil
+		}
+		switch n := n.(type) {
+		case *gast.Paragraph:
+			lines := n.Lines()
+			for i := 0; i < lines.Len(); i++ {
+				seg := lines.At(i)
+				if bytes.HasPrefix(bytes.TrimLeft(seg.Value(source), " \t"), []byte("|")) {
+					ps = append(ps, vanthu.Problem{Field: "body", Line: lineOf(seg.Start),
+						Message: "Bảng không hợp lệ: dòng bắt đầu bằng “|” nhưng không thuộc bảng nào; dòng thứ hai của bảng phải là dòng phân cách (|---|---|) có số cột bằng dòng tiêu đề."})
+					// One problem per paragraph: the following rows share the cause.
+					break
+				}
+			}
+			return gast.WalkSkipChildren, nil
+		case *east.Table:
+			cols := len(n.Alignments)
+			for r := n.FirstChild(); r != nil; r = r.NextSibling() {
+				row, ok := r.(*east.TableRow)
+				if !ok {
+					continue
+				}
+				if cells := countCells(source, row.Pos()); cells > cols {
+					ps = append(ps, vanthu.Problem{Field: "body", Line: lineOf(row.Pos()),
+						Message: fmt.Sprintf("Bảng không hợp lệ: dòng có %d ô, nhiều hơn %d cột của dòng tiêu đề.", cells, cols)})
+				}
+			}
+			return gast.WalkSkipChildren, nil
+		}
+		return gast.WalkContinue, nil
+	})
+	return ps
+}
+
+// countCells counts the cells of the table row starting at byte pos the
+// way the GFM table extension splits them: outer pipes are optional and an
+// escaped pipe "\|" does not separate cells.
+func countCells(source []byte, pos int) int {
+	line := source[pos:]
+	if i := bytes.IndexByte(line, '\n'); i >= 0 {
+		line = line[:i]
+	}
+	line = bytes.TrimSpace(line)
+	line = bytes.TrimPrefix(line, []byte("|"))
+	if len(line) > 0 && line[len(line)-1] == '|' {
+		line = line[:len(line)-1]
+	}
+	if len(line) == 0 {
+		return 0
+	}
+	n := 1
+	for i, c := range line {
+		if c == '|' && (i == 0 || line[i-1] != '\\') {
+			n++
+		}
+	}
+	return n
 }
 
 // endMark ends the body with "./." (Decree 30): on the last paragraph, or

@@ -19,6 +19,16 @@ func texts(blocks []block) []string {
 	return out
 }
 
+// parse parses a body that must have no problems.
+func parse(t *testing.T, md string) []block {
+	t.Helper()
+	blocks, ps := parseBody(md)
+	if len(ps) > 0 {
+		t.Fatalf("parseBody(%q): problems %v", md, ps)
+	}
+	return blocks
+}
+
 func TestParseBody(t *testing.T) {
 	tests := []struct {
 		name, md string
@@ -38,7 +48,7 @@ func TestParseBody(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := texts(parseBody(tt.md))
+			got := texts(parse(t, tt.md))
 			if strings.Join(got, "|") != strings.Join(tt.want, "|") {
 				t.Errorf("got  %q\nwant %q", got, tt.want)
 			}
@@ -47,7 +57,7 @@ func TestParseBody(t *testing.T) {
 }
 
 func TestParseBodyStyles(t *testing.T) {
-	b := parseBody("Thường **đậm** *nghiêng* ***cả hai***")
+	b := parse(t, "Thường **đậm** *nghiêng* ***cả hai***")
 	var got []string
 	for _, s := range b[0].text.spans {
 		got = append(got, fmt.Sprintf("%d:%s", s.style, s.text))
@@ -56,7 +66,7 @@ func TestParseBodyStyles(t *testing.T) {
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("spans = %q, want %q", got, want)
 	}
-	tb := parseBody("## Mục\n\nx")[0].text
+	tb := parse(t, "## Mục\n\nx")[0].text
 	if tb.spans[0].style != bold || tb.align != alignCenter {
 		t.Errorf("## heading: style %d align %d, want bold centred", tb.spans[0].style, tb.align)
 	}

@@ -4,12 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+	"sync"
 
 	"codeberg.org/go-pdf/fpdf"
-	"github.com/go-fonts/liberation/liberationserifbold"
-	"github.com/go-fonts/liberation/liberationserifbolditalic"
-	"github.com/go-fonts/liberation/liberationserifitalic"
-	"github.com/go-fonts/liberation/liberationserifregular"
 )
 
 // Frame geometry, mm.
@@ -26,11 +23,32 @@ const (
 // producer is fixed so that the bytes depend only on the document.
 const producer = "vanthu"
 
+// Renderer lays documents out as PDF. It prepares the fonts once, which
+// is most of the fixed cost of a document; build one per process with
+// NewRenderer and share it. A Renderer is safe for concurrent use.
+type Renderer struct {
+	fonts *fonts
+}
+
+// NewRenderer prepares the fonts (a few tens of milliseconds).
+func NewRenderer() *Renderer {
+	return &Renderer{fonts: newFonts()}
+}
+
+// shared is the Renderer behind PDF, built on first use.
+var shared = sync.OnceValue(NewRenderer)
+
+// PDF renders d with a Renderer shared by the process; see Renderer.PDF.
+func PDF(d Document) ([]byte, error) {
+	return shared().PDF(d)
+}
+
 // PDF validates d and lays it out as an A4 PDF in the Decree 30 format.
 // The same document gives the same bytes. A validation failure is a
 // vanthu.Invalid error; anything else is an internal error.
-func PDF(d Document) ([]byte, error) {
-	if err := d.Validate(); err != nil {
+func (r *Renderer) PDF(d Document) ([]byte, error) {
+	blocks, err := d.validate()
+	if err != nil {
 		return nil, err
 	}
 	pdf := fpdf.New("P", "mm", "A4", "")
@@ -44,15 +62,14 @@ func PDF(d Document) ([]byte, error) {
 	pdf.SetTitle(strings.TrimSpace(d.TypeName+" "+d.Subject), true)
 	pdf.SetAuthor(strings.ReplaceAll(d.Agency, "\n", " "), true)
 	pdf.SetLang("vi-VN")
-	pdf.AddUTF8FontFromBytes(fontFamily, "", liberationserifregular.TTF)
-	pdf.AddUTF8FontFromBytes(fontFamily, "B", liberationserifbold.TTF)
-	pdf.AddUTF8FontFromBytes(fontFamily, "I", liberationserifitalic.TTF)
-	pdf.AddUTF8FontFromBytes(fontFamily, "BI", liberationserifbolditalic.TTF)
+	for _, f := range r.fonts.faces(d.texts()...) {
+		pdf.AddUTF8FontFromBytes(fontFamily, f.style, f.ttf)
+	}
 	if err := pdf.Error(); err != nil {
 		return nil, fmt.Errorf("render: load fonts: %w", err)
 	}
 
-	l := &layout{pdf: pdf}
+	l := &layout{pdf: pdf, fonts: r.fonts}
 	l.setFoot(d.AddressLine)
 	l.newPage()
 	l.header(&d)
@@ -60,7 +77,6 @@ func PDF(d Document) ([]byte, error) {
 		l.title(&d)
 	}
 	l.kinhGui(d.KinhGui)
-	blocks := parseBody(d.Body)
 	for i, b := range blocks {
 		if b.table != nil {
 			l.drawTable(b.table)
@@ -144,7 +160,8 @@ func (l *layout) header(d *Document) {
 	rule := aw * 0.4
 	l.pdf.Line(leftX+(leftW-rule)/2, ly+0.8, leftX+(leftW+rule)/2, ly+0.8)
 
-	// The number (box 3) and the date line (box 4) share a line.
+	// The number (box 3) and the date line (box 4) share a line; a biên
+	// bản has no date line, and the number stays where it would be.
 	top := max(ly, ry) + 3
 	number := d.Number
 	if strings.HasPrefix(number, "/") {
@@ -152,7 +169,9 @@ func (l *layout) header(d *Document) {
 		number = strings.Repeat("\u00a0", 10) + number
 	}
 	ly = l.place(hdr("Số: "+number, 0, 13), leftX, top, leftW)
-	ry = l.place(hdr(FormatDate(d.Place, d.Date), italic, 14), rightX, top, rightW)
+	if !d.NoDateLine {
+		ry = l.place(hdr(FormatDate(d.Place, d.Date), italic, 14), rightX, top, rightW)
+	}
 
 	if d.TypeName == "" {
 		// Công văn: the subject goes under the number (box 5b).

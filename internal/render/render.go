@@ -6,6 +6,10 @@
 // template. It is parsed with goldmark and laid out word by word, so bold and
 // italic runs inside a justified paragraph keep full justification.
 //
+// PDF renders one document; a process that renders many may hold a
+// Renderer (NewRenderer), which prepares the fonts once; PDF itself uses
+// one shared by the process.
+//
 // Output is deterministic: the same Document gives the same bytes, whether
 // its text arrives composed (NFC) or decomposed (NFD), because every field
 // is normalised before layout and the PDF dates come from Document.Date.
@@ -63,6 +67,11 @@ type Document struct {
 	Place string
 	// Date is the issue date, box 4; it is also the PDF creation date.
 	Date time.Time
+	// NoDateLine is set for Decree 30 form 1.9, biên bản: the header's
+	// right column has no place-and-date line (box 4). Place is then
+	// optional for validation; Date is still required because it is the
+	// PDF creation date.
+	NoDateLine bool
 	// TypeName is the document type printed above the subject, box 5a
 	// ("CHỈ THỊ"); empty for a công văn, whose subject is printed as
 	// "V/v …" under the number (box 5b).
@@ -101,8 +110,17 @@ var pngMagic = []byte("\x89PNG\r\n\x1a\n")
 // Validate normalises every text field to NFC (collapsing runs of white
 // space in one-line fields, dropping blank list entries and the "- " / ";"
 // decorations the renderer adds itself) and reports each missing or invalid
-// field as a vanthu.Invalid error with snake_case field names.
+// field as a vanthu.Invalid error with snake_case field names. A malformed
+// Markdown table in the body is reported with field "body" and the 1-based
+// line of the body.
 func (d *Document) Validate() error {
+	_, err := d.validate()
+	return err
+}
+
+// validate is Validate that also returns the parsed body, so that PDF
+// parses it once.
+func (d *Document) validate() ([]block, error) {
 	d.ParentAgency = cleanLines(d.ParentAgency)
 	d.Agency = cleanLines(d.Agency)
 	d.Number = vntext.Clean(d.Number)
@@ -130,7 +148,9 @@ func (d *Document) Validate() error {
 	if d.Number != "" && !strings.Contains(d.Number, "/") {
 		ps = append(ps, vanthu.Problem{Field: "number", Message: "Số, ký hiệu phải có dạng số/ký hiệu, ví dụ 02/CT-UBND."})
 	}
-	need("place", d.Place, "Thiếu địa danh.")
+	if !d.NoDateLine {
+		need("place", d.Place, "Thiếu địa danh.")
+	}
 	if d.Date.IsZero() {
 		ps = append(ps, vanthu.Problem{Field: "date", Message: "Thiếu ngày ban hành."})
 	}
@@ -138,8 +158,13 @@ func (d *Document) Validate() error {
 	if d.Urgency != UrgencyNone && d.Urgency.Label() == "" {
 		ps = append(ps, vanthu.Problem{Field: "urgency", Message: "Mức độ khẩn không hợp lệ (khan, thuong-khan, hoa-toc)."})
 	}
+	var blocks []block
 	if strings.TrimSpace(d.Body) == "" {
 		ps = append(ps, vanthu.Problem{Field: "body", Message: "Thiếu nội dung văn bản."})
+	} else {
+		var bps []vanthu.Problem
+		blocks, bps = parseBody(d.Body)
+		ps = append(ps, bps...)
 	}
 	need("signer_name", d.SignerName, "Thiếu họ tên người ký.")
 	if len(d.SignatureImage) > 0 && !bytes.HasPrefix(d.SignatureImage, pngMagic) {
@@ -149,9 +174,9 @@ func (d *Document) Validate() error {
 		ps = append(ps, vanthu.Problem{Field: "seal_image", Message: "Ảnh con dấu phải là tệp PNG."})
 	}
 	if len(ps) > 0 {
-		return vanthu.Invalid("Văn bản chưa đủ thông tin để trình bày.", ps...)
+		return nil, vanthu.Invalid("Văn bản chưa đủ thông tin để trình bày.", ps...)
 	}
-	return nil
+	return blocks, nil
 }
 
 // cleanLines normalises a field where "\n" is a deliberate line break.
@@ -195,4 +220,12 @@ func FormatDate(place string, t time.Time) string {
 		s = place + ", " + s
 	}
 	return s
+}
+
+// texts returns every text field of d that may be printed.
+func (d *Document) texts() []string {
+	out := []string{d.ParentAgency, d.Agency, d.Number, d.Place, d.TypeName, d.Subject,
+		d.Body, d.SignerAuthority, d.SignerTitle, d.SignerName, d.DrafterCode, d.AddressLine}
+	out = append(out, d.KinhGui...)
+	return append(out, d.Recipients...)
 }

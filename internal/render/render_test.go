@@ -38,37 +38,10 @@ const (
 	tol          = 1.0
 )
 
-// directive is a realistic two-page provincial discipline directive.
+// directive is the realistic two-page directive of the golden test.
 func directive(t testing.TB) render.Document {
 	t.Helper()
-	body, err := os.ReadFile(filepath.Join("testdata", "directive.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return render.Document{
-		Agency:          "ỦY BAN NHÂN DÂN\nTỈNH VĨNH LONG",
-		Number:          "02/CT-UBND",
-		Place:           "Vĩnh Long",
-		Date:            time.Date(2026, 1, 5, 9, 30, 0, 0, vanthu.Location),
-		TypeName:        "Chỉ thị",
-		Subject:         "Về tăng cường kỷ luật, kỷ cương hành chính trong các cơ quan hành chính nhà nước trên địa bàn tỉnh",
-		Urgency:         render.UrgencyKhan,
-		Body:            string(body),
-		SignerAuthority: "TM. Ủy ban nhân dân",
-		SignerTitle:     "Chủ tịch",
-		SignerName:      "Nguyễn Văn Thiện",
-		Recipients: []string{
-			"Văn phòng Chính phủ",
-			"Bộ Nội vụ",
-			"TT. Tỉnh ủy, TT. HĐND tỉnh",
-			"CT, các PCT UBND tỉnh",
-			"Các sở, ban, ngành tỉnh",
-			"UBND các xã, phường",
-			"Lưu: VT, SNV",
-		},
-		DrafterCode: "PL.(120)",
-		AddressLine: "Địa chỉ: 88 Hoàng Thái Hiếu, Phường 1, tỉnh Vĩnh Long; Điện thoại: 0270.3822.xxx; E-mail: ubnd@vinhlong.gov.vn",
-	}
+	return render.SampleDirective()
 }
 
 // tool returns the path of an external tool: a skip locally, a failure in CI.
@@ -230,7 +203,7 @@ func bbox(t testing.TB, pdf []byte) bboxDoc {
 }
 
 func TestMargins(t *testing.T) {
-	for name, d := range map[string]render.Document{"directive": directive(t), "long table": longTable(t)} {
+	for name, d := range map[string]render.Document{"directive": directive(t), "long table": longTable(t), "report": render.SampleReport(6)} {
 		t.Run(name, func(t *testing.T) {
 			doc := bbox(t, renderPDF(t, d))
 			if len(doc.Pages) < 2 {
@@ -341,6 +314,9 @@ func TestValidate(t *testing.T) {
 		{"number without symbol", func(d *render.Document) { d.Number = "02" }, []string{"number"}},
 		{"unnumbered draft", func(d *render.Document) { d.Number = "/CT-UBND" }, nil},
 		{"no place, no date", func(d *render.Document) { d.Place = ""; d.Date = time.Time{} }, []string{"place", "date"}},
+		{"minutes need no place", func(d *render.Document) { d.NoDateLine = true; d.Place = "" }, nil},
+		{"minutes still need a date", func(d *render.Document) { d.NoDateLine = true; d.Place = ""; d.Date = time.Time{} }, []string{"date"}},
+		{"malformed table", func(d *render.Document) { d.Body = "Đoạn.\n\n| A | B |\n| x |\n" }, []string{"body"}},
 		{"no subject", func(d *render.Document) { d.Subject = "\t" }, []string{"subject"}},
 		{"bad urgency", func(d *render.Document) { d.Urgency = "gấp" }, []string{"urgency"}},
 		{"no body", func(d *render.Document) { d.Body = "\n\n" }, []string{"body"}},

@@ -59,18 +59,14 @@ func (l *layout) columnWidths(t *table) []float64 {
 	return out
 }
 
-// drawTable lays a table out across pages; a row never splits, and the
-// header row is repeated at the top of each page the table continues on.
+// drawTable lays a table out across pages; the header row is repeated at
+// the top of each page the table continues on. A row moves to the next page
+// whole when it fits there; a row taller than a page is split between
+// lines, its cells continuing on the next page.
 func (l *layout) drawTable(t *table) {
 	widths := l.columnWidths(t)
-	type laidRow struct {
-		cells [][]line
-		tbs   []textBlock
-		h     float64
-	}
 	lay := func(row [][]span, header bool) laidRow {
 		var r laidRow
-		lines := 1
 		for i, w := range widths {
 			var spans []span
 			if i < len(row) {
@@ -80,24 +76,10 @@ func (l *layout) drawTable(t *table) {
 			ls := l.wrap(tb, w-2*cellPadX)
 			r.cells = append(r.cells, ls)
 			r.tbs = append(r.tbs, tb)
-			lines = max(lines, len(ls))
+			r.lines = max(r.lines, len(ls))
 		}
-		r.h = float64(lines)*r.tbs[0].lineHeight() + 2*cellPadY
+		r.lh = r.tbs[0].lineHeight()
 		return r
-	}
-	draw := func(r laidRow) {
-		l.pdf.SetLineWidth(ruleW)
-		x := marginLeft
-		for i, w := range widths {
-			l.pdf.Rect(x, l.y, w, r.h, "D")
-			y := l.y + cellPadY
-			for _, ln := range r.cells[i] {
-				l.drawLine(ln, x+cellPadX, y, w-2*cellPadX, r.tbs[i])
-				y += r.tbs[i].lineHeight()
-			}
-			x += w
-		}
-		l.y += r.h
 	}
 	var header *laidRow
 	if len(t.header) > 0 {
@@ -108,19 +90,72 @@ func (l *layout) drawTable(t *table) {
 	for i, r := range t.rows {
 		rows[i] = lay(r, false)
 	}
+	// room is the height a row may take on a page of its own, under the
+	// repeated header.
+	room := pageH - marginBottom - marginTop
 	if header != nil {
+		room -= header.height(0, header.lines)
 		first := 0.0
 		if len(rows) > 0 {
-			first = rows[0].h
+			first = min(rows[0].height(0, rows[0].lines), rows[0].height(0, 2))
 		}
-		l.ensure(header.h + first)
-		draw(*header)
-		l.onBreak = func() { draw(*header) }
+		l.ensure(header.height(0, header.lines) + first)
+		l.drawRow(widths, *header, 0, header.lines)
+		l.onBreak = func() { l.drawRow(widths, *header, 0, header.lines) }
 	}
 	for _, r := range rows {
-		l.ensure(r.h)
-		draw(r)
+		if r.height(0, r.lines) <= room+0.01 {
+			l.ensure(r.height(0, r.lines))
+			l.drawRow(widths, r, 0, r.lines)
+			continue
+		}
+		// Taller than a page: fill this page if two lines fit, then go on
+		// page by page.
+		for from := 0; from < r.lines; {
+			n := max(int((l.bottom+0.01-l.y-2*cellPadY)/r.lh), 0)
+			if n < min(2, r.lines-from) && !l.atTop() {
+				l.breakPage()
+				continue
+			}
+			to := min(r.lines, from+max(n, 1))
+			l.drawRow(widths, r, from, to)
+			from = to
+			if from < r.lines {
+				l.breakPage()
+			}
+		}
 	}
 	l.onBreak = nil
 	l.y += paraAfter
+}
+
+// laidRow is a table row broken into lines, cell by cell.
+type laidRow struct {
+	cells [][]line
+	tbs   []textBlock
+	lines int     // lines of the tallest cell, at least 1
+	lh    float64 // line height
+}
+
+// height is the height of the row part holding lines [from, to).
+func (r laidRow) height(from, to int) float64 {
+	return float64(max(to-from, 1))*r.lh + 2*cellPadY
+}
+
+// drawRow draws lines [from, to) of every cell of r at the cursor, framed,
+// and moves the cursor below it.
+func (l *layout) drawRow(widths []float64, r laidRow, from, to int) {
+	h := r.height(from, to)
+	l.pdf.SetLineWidth(ruleW)
+	x := marginLeft
+	for i, w := range widths {
+		l.pdf.Rect(x, l.y, w, h, "D")
+		y := l.y + cellPadY
+		for k := from; k < min(to, len(r.cells[i])); k++ {
+			l.drawLine(r.cells[i][k], x+cellPadX, y, w-2*cellPadX, r.tbs[i])
+			y += r.tbs[i].lineHeight()
+		}
+		x += w
+	}
+	l.y += h
 }

@@ -232,3 +232,13 @@ func Check(tmpl []byte, known map[string]bool) error {
 	}
 	return nil
 }
+
+// Names lists the worksheets of a workbook, in order.
+func Names(xlsx []byte) ([]string, error) {
+	f, err := excelize.OpenReader(bytes.NewReader(xlsx))
+	if err != nil {
+		return nil, &vanthu.Error{Code: vanthu.EInvalid, Message: "Tệp mẫu không phải là tệp Excel (.xlsx) hợp lệ.", Err: fmt.Errorf("open template: %w", err)}
+	}
+	defer f.Close()
+	return f.GetSheetList(), nil
+}

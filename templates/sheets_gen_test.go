@@ -1,16 +1,19 @@
-package sheet
+package templates
 
 import (
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/xuri/excelize/v2"
+
+	"github.com/sonoivu/vanthu/internal/render/sheet"
 )
 
-var update = flag.Bool("update", false, "regenerate the .xlsx templates in testdata")
+var update = flag.Bool("update", false, "regenerate the .xlsx templates in sheets/ and the golden files in testdata/")
 
 // column describes one column of a generated template.
 type column struct {
@@ -136,6 +139,12 @@ func buildSheet(f *excelize.File, s sheetSpec) error {
 			return err
 		}
 		body.Font.Bold = true
+		if strings.HasPrefix(c.total, "COUNT") {
+			// A count under a date or text column is a plain number, not
+			// "10/01/1900".
+			count := "#,##0"
+			body.CustomNumFmt = &count
+		}
 		totalStyle, err := f.NewStyle(body)
 		if err != nil {
 			return err
@@ -311,11 +320,13 @@ var templateBuilders = map[string]func() (*excelize.File, error){
 	"annexes.xlsx":  buildAnnexes,
 }
 
-// TestGenerateTemplates rewrites testdata/*.xlsx with -update; otherwise it
-// checks that the stored templates are valid.
-func TestGenerateTemplates(t *testing.T) {
+// TestGenerateSheets rewrites the default Excel templates sheets/*.xlsx
+// with -update; otherwise it checks that the stored templates are valid.
+// The templates are built in code so that a change to their layout is
+// reviewable; a clerk restyles a copy in a spreadsheet program instead.
+func TestGenerateSheets(t *testing.T) {
 	for name, build := range templateBuilders {
-		path := filepath.Join("testdata", name)
+		path := filepath.Join("sheets", name)
 		if *update {
 			f, err := build()
 			if err != nil {
@@ -327,9 +338,9 @@ func TestGenerateTemplates(t *testing.T) {
 		}
 		b, err := os.ReadFile(path)
 		if err != nil {
-			t.Fatalf("read %s (run go test -run TestGenerateTemplates -update): %v", path, err)
+			t.Fatalf("read %s (run go test ./templates -run TestGenerateSheets -update): %v", path, err)
 		}
-		if err := Check(b, nil); err != nil {
+		if err := sheet.Check(b, nil); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
