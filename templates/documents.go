@@ -99,26 +99,20 @@ func (s *Set) loadDocuments(override fs.FS) ([]string, []error) {
 		name := strings.TrimSuffix(path.Base(file), ".md.tmpl")
 		sampleFile := "documents/" + name + ".sample.json"
 		known = append(known, file, sampleFile)
-		src, from, err := read(file, override)
+		src, err := s.readFile(file, override)
 		if err != nil {
 			errs = append(errs, err)
 			continue
-		}
-		if from != "" {
-			s.Overridden = append(s.Overridden, from)
 		}
 		t, err := texttemplate.New(file).Funcs(Funcs()).Option("missingkey=error").Parse(vntext.NFC(src))
 		if err != nil {
 			errs = append(errs, fmt.Errorf("templates: %w", err))
 			continue
 		}
-		raw, from, err := read(sampleFile, override)
+		raw, err := s.readFile(sampleFile, override)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("templates: %s has no sample data %s: %w", file, sampleFile, err))
 			continue
-		}
-		if from != "" {
-			s.Overridden = append(s.Overridden, from)
 		}
 		sample, err := ParseInput([]byte(vntext.NFC(raw)))
 		if err != nil {

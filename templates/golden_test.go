@@ -198,10 +198,7 @@ func TestBrokenMailOverride(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			dir := t.TempDir()
-			os.MkdirAll(filepath.Join(dir, "mail"), 0o755)
-			os.WriteFile(filepath.Join(dir, "mail", tt.file), []byte(tt.content), 0o644)
-			_, err := Load(dir)
+			err := loadOverride(t, "mail", tt.file, []byte(tt.content))
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want it to name %q", err, tt.want)
 			}
@@ -409,10 +406,7 @@ func TestBrokenSheetOverride(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			dir := t.TempDir()
-			os.MkdirAll(filepath.Join(dir, "sheets"), 0o755)
-			os.WriteFile(filepath.Join(dir, "sheets", tt.file), tt.content, 0o644)
-			_, err := Load(dir)
+			err := loadOverride(t, "sheets", tt.file, tt.content)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want it to name %q", err, tt.want)
 			}

@@ -34,14 +34,11 @@ func (s *Set) loadMail(override fs.FS) ([]string, []error) {
 		for _, part := range mailParts {
 			file := "mail/" + name + part
 			known = append(known, file)
-			src, from, err := read(file, override)
+			src, err := s.readFile(file, override)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("templates: %w", err))
 				ok = false
 				continue
-			}
-			if from != "" {
-				s.Overridden = append(s.Overridden, from)
 			}
 			src = vntext.NFC(src)
 			switch part {

@@ -37,21 +37,15 @@ func (s *Set) loadSheets(override fs.FS) ([]string, []error) {
 		name := strings.TrimSuffix(path.Base(file), ".xlsx")
 		sampleFile := "sheets/" + name + ".sample.json"
 		known = append(known, file, sampleFile)
-		xlsx, from, err := read(file, override)
+		xlsx, err := s.readFile(file, override)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("templates: %w", err))
 			continue
 		}
-		if from != "" {
-			s.Overridden = append(s.Overridden, from)
-		}
-		raw, from, err := read(sampleFile, override)
+		raw, err := s.readFile(sampleFile, override)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("templates: %s has no sample data %s: %w", file, sampleFile, err))
 			continue
-		}
-		if from != "" {
-			s.Overridden = append(s.Overridden, from)
 		}
 		sample, err := ParseSheetInput([]byte(raw))
 		if err != nil {

@@ -74,6 +74,19 @@ func Load(dir string) (*Set, error) {
 	return s, nil
 }
 
+// readFile reads a template file, from the override directory when it has
+// it, and notes an override in s.Overridden.
+func (s *Set) readFile(name string, override fs.FS) (string, error) {
+	src, from, err := read(name, override)
+	if err != nil {
+		return "", err
+	}
+	if from != "" {
+		s.Overridden = append(s.Overridden, from)
+	}
+	return src, nil
+}
+
 func read(name string, override fs.FS) (src, from string, err error) {
 	if override != nil {
 		b, err := fs.ReadFile(override, name)

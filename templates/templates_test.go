@@ -55,10 +55,7 @@ func TestBrokenTemplateNamesFileAndLine(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			dir := t.TempDir()
-			os.MkdirAll(filepath.Join(dir, "mail"), 0o755)
-			os.WriteFile(filepath.Join(dir, "mail", tt.file), []byte(tt.content), 0o644)
-			_, err := Load(dir)
+			err := loadOverride(t, "mail", tt.file, []byte(tt.content))
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want it to name %q", err, tt.want)
 			}
@@ -144,10 +141,7 @@ func TestBrokenDocumentOverride(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			dir := t.TempDir()
-			os.MkdirAll(filepath.Join(dir, "documents"), 0o755)
-			os.WriteFile(filepath.Join(dir, "documents", tt.file), []byte(tt.content), 0o644)
-			_, err := Load(dir)
+			err := loadOverride(t, "documents", tt.file, []byte(tt.content))
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want it to name %q", err, tt.want)
 			}
@@ -182,4 +176,18 @@ func TestFuncs(t *testing.T) {
 	if _, err := Roman(0); err == nil {
 		t.Error("Roman(0) should fail")
 	}
+}
+
+// loadOverride loads the templates with one file, sub/file, overridden.
+func loadOverride(t *testing.T, sub, file string, content []byte) error {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, sub, file), content, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(dir)
+	return err
 }
