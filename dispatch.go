@@ -75,6 +75,54 @@ type Dispatch struct {
 	FailReason     string     `json:"fail_reason,omitempty"`
 	Reminded       int        `json:"reminded"`
 	Deadline       *time.Time `json:"deadline,omitempty"`
+	// MailTag is the dispatch's tag in the office's plus-address
+	// (vanban+TAG@…): bounces, read receipts and replies carry it back.
+	// It identifies, it does not authorise (the ack token does).
+	MailTag string `json:"-"`
+	// UnitCode and UnitName are filled by listings, for display.
+	UnitCode string `json:"unit_code,omitempty"`
+	UnitName string `json:"unit_name,omitempty"`
+}
+
+// Progress counts a document's dispatches by status, for the progress bar.
+// Every dispatch is counted once, under Status.
+type Progress struct {
+	Total        int `json:"total"`
+	Queued       int `json:"queued"`
+	Sent         int `json:"sent"`
+	Read         int `json:"read"`
+	Acknowledged int `json:"acknowledged"`
+	Bounced      int `json:"bounced"`
+	Failed       int `json:"failed"`
+	Overdue      int `json:"overdue"` // not acknowledged by the deadline (any status but failed)
+}
+
+// Add counts d, as of now, in p.
+func (p *Progress) Add(d *Dispatch, now time.Time) {
+	p.Total++
+	switch d.Status() {
+	case MilestoneQueued:
+		p.Queued++
+	case MilestoneSent:
+		p.Sent++
+	case MilestoneRead:
+		p.Read++
+	case MilestoneAcknowledged:
+		p.Acknowledged++
+	case MilestoneBounced:
+		p.Bounced++
+	case MilestoneFailed:
+		p.Failed++
+	}
+	if d.Overdue(now) {
+		p.Overdue++
+	}
+}
+
+// Overdue reports whether d has a deadline that passed before now without
+// an acknowledgement. A failed dispatch is not overdue: it never arrived.
+func (d *Dispatch) Overdue(now time.Time) bool {
+	return d.Deadline != nil && d.AcknowledgedAt == nil && d.FailedAt == nil && now.After(*d.Deadline)
 }
 
 func (d *Dispatch) field(m Milestone) **time.Time {
