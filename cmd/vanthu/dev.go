@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -35,6 +37,11 @@ import (
 func dev(ctx context.Context, cfg config.Config, logger *slog.Logger, out io.Writer) (err error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return fmt.Errorf("invalid VANTHU_DATA_DIR: %w", err)
+	}
+	if cfg.SecretKey == "" {
+		if cfg.SecretKey, err = devSecret(filepath.Join(cfg.DataDir, "secret.key")); err != nil {
+			return err
+		}
 	}
 	// Bind the web port first: a second instance on the same port should
 	// fail before it touches anything.
@@ -233,4 +240,21 @@ func convertMessage(m devmail.Message) web.MailMessage {
 		out.Attachments = append(out.Attachments, web.MailAttachment{Filename: a.Filename, ContentType: a.ContentType, Size: a.Size})
 	}
 	return out
+}
+
+// devSecret reads the key that signs acknowledgement links from file, or
+// creates it there: links sent before a restart must keep working.
+func devSecret(file string) (string, error) {
+	if b, err := os.ReadFile(file); err == nil && len(strings.TrimSpace(string(b))) >= 32 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return "", fmt.Errorf("generate secret key: %w", err)
+	}
+	s := base64.RawURLEncoding.EncodeToString(key)
+	if err := os.WriteFile(file, []byte(s+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("save secret key: %w", err)
+	}
+	return s, nil
 }

@@ -46,6 +46,7 @@ func TestProductionProcesses(t *testing.T) {
 		"VANTHU_IMAP_USERNAME": "vanban@snv.test",
 		"VANTHU_IMAP_PASSWORD": "mật-khẩu-imap",
 		"VANTHU_LOG_LEVEL":     "warn",
+		"VANTHU_SECRET_KEY":    "prod-test-secret-0123456789abcdefghij",
 	}
 	var logs syncBuffer
 	cmd := func(ctx context.Context, extra map[string]string, stdin string, args ...string) (string, error) {

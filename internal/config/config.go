@@ -50,8 +50,20 @@ type Config struct {
 	MailFrom        string // the office address documents are sent from
 	SMTP            Mail
 	SMTPRate        float64 // messages per second per SMTP server, shared by all workers
-	IMAP            Mail
-	IMAPMailbox     string
+	DomainRate      float64 // messages per second per destination domain, shared by all workers
+	// MailTagSeparator joins the office mailbox's local part and a
+	// dispatch's tag (vanban+TAG@…): "+" for most servers, "-" for some.
+	MailTagSeparator string
+	// SecretKey signs the acknowledgement links (HMAC); changing it
+	// invalidates the links already sent.
+	SecretKey string
+	// RemindEvery and RemindMax are the reminder schedule: the first
+	// reminder at the deadline, then one every RemindEvery, at most
+	// RemindMax in all.
+	RemindEvery time.Duration
+	RemindMax   int
+	IMAP        Mail
+	IMAPMailbox string
 	// MailPlaintextAuth lets passwords cross the network unencrypted, for
 	// a mail server on a private network without TLS.
 	MailPlaintextAuth bool
@@ -100,6 +112,30 @@ func boolean(p func(*Config) *bool) (func(*Config) string, func(*Config, string)
 		}
 }
 
+func duration(p func(*Config) *time.Duration) (func(*Config) string, func(*Config, string) error) {
+	return func(c *Config) string { return p(c).String() },
+		func(c *Config, v string) error {
+			d, err := time.ParseDuration(strings.TrimSpace(v))
+			if err != nil || d <= 0 {
+				return fmt.Errorf("must be a positive duration such as 30s or 24h, got %q", v)
+			}
+			*p(c) = d
+			return nil
+		}
+}
+
+func rate(p func(*Config) *float64) (func(*Config) string, func(*Config, string) error) {
+	return func(c *Config) string { return strconv.FormatFloat(*p(c), 'f', -1, 64) },
+		func(c *Config, v string) error {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil || f <= 0 || f > 10000 {
+				return fmt.Errorf("must be a number of messages per second above 0, got %q", v)
+			}
+			*p(c) = f
+			return nil
+		}
+}
+
 func oneOf(p func(*Config) *string, allowed ...string) (func(*Config) string, func(*Config, string) error) {
 	return func(c *Config) string { return *p(c) },
 		func(c *Config, v string) error {
@@ -139,16 +175,8 @@ func settings() []setting {
 	add("VANTHU_SECURE_COOKIES", "secure-cookies", "mark session cookies Secure (default: true when BASE_URL is https)", false, g, st)
 	g, st = integer(func(c *Config) *int { return &c.Concurrency }, 1, 1000)
 	add("VANTHU_WORKER_CONCURRENCY", "worker-concurrency", "tasks one worker process runs at once", false, g, st)
-	add("VANTHU_SHUTDOWN_TIMEOUT", "shutdown-timeout", "how long to wait for running work on shutdown (e.g. 30s)", false,
-		func(c *Config) string { return c.ShutdownTimeout.String() },
-		func(c *Config, v string) error {
-			d, err := time.ParseDuration(strings.TrimSpace(v))
-			if err != nil || d <= 0 {
-				return fmt.Errorf("must be a positive duration such as 30s, got %q", v)
-			}
-			c.ShutdownTimeout = d
-			return nil
-		})
+	g, st = duration(func(c *Config) *time.Duration { return &c.ShutdownTimeout })
+	add("VANTHU_SHUTDOWN_TIMEOUT", "shutdown-timeout", "how long to wait for running work on shutdown (e.g. 30s)", false, g, st)
 	g, st = str(func(c *Config) *string { return &c.MetricsAddr })
 	add("VANTHU_METRICS_ADDR", "metrics-addr", "address for /metrics of worker and scheduler processes (empty: none)", false, g, st)
 	g, st = str(func(c *Config) *string { return &c.MailFrom })
@@ -166,16 +194,18 @@ func settings() []setting {
 		add(prefix+"_PASSWORD", flg+"-password", what+" password", true, g, st)
 	}
 	mail("VANTHU_SMTP", "smtp", "SMTP submission server", func(c *Config) *Mail { return &c.SMTP })
-	add("VANTHU_SMTP_RATE", "smtp-rate", "messages per second sent through the SMTP server, shared by all workers", false,
-		func(c *Config) string { return strconv.FormatFloat(c.SMTPRate, 'f', -1, 64) },
-		func(c *Config, v string) error {
-			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			if err != nil || f <= 0 || f > 10000 {
-				return fmt.Errorf("must be a number of messages per second above 0, got %q", v)
-			}
-			c.SMTPRate = f
-			return nil
-		})
+	g, st = rate(func(c *Config) *float64 { return &c.SMTPRate })
+	add("VANTHU_SMTP_RATE", "smtp-rate", "messages per second sent through the SMTP server, shared by all workers", false, g, st)
+	g, st = rate(func(c *Config) *float64 { return &c.DomainRate })
+	add("VANTHU_DOMAIN_RATE", "domain-rate", "messages per second sent to one destination domain, shared by all workers", false, g, st)
+	g, st = oneOf(func(c *Config) *string { return &c.MailTagSeparator }, "+", "-", "_", ".", "=")
+	add("VANTHU_MAIL_TAG_SEPARATOR", "mail-tag-separator", "character between the office mailbox's name and a dispatch tag (vanban+TAG@…): + - _ . or =", false, g, st)
+	g, st = str(func(c *Config) *string { return &c.SecretKey })
+	add("VANTHU_SECRET_KEY", "secret-key", "key (32+ characters) that signs acknowledgement links; changing it breaks the links already sent (dev: generated in DATA_DIR)", true, g, st)
+	g, st = duration(func(c *Config) *time.Duration { return &c.RemindEvery })
+	add("VANTHU_REMIND_EVERY", "remind-every", "interval between reminders to a unit that has not acknowledged (e.g. 24h)", false, g, st)
+	g, st = integer(func(c *Config) *int { return &c.RemindMax }, 0, 100)
+	add("VANTHU_REMIND_MAX", "remind-max", "reminders sent to a unit at most (0: none)", false, g, st)
 	mail("VANTHU_IMAP", "imap", "IMAP server of the office mailbox", func(c *Config) *Mail { return &c.IMAP })
 	g, st = boolean(func(c *Config) *bool { return &c.MailPlaintextAuth })
 	add("VANTHU_MAIL_PLAINTEXT_AUTH", "mail-plaintext-auth", "allow SMTP/IMAP passwords over unencrypted connections to other hosts (only on a private network)", false, g, st)
@@ -195,19 +225,23 @@ func settings() []setting {
 // Defaults returns the configuration before environment and flags.
 func Defaults() Config {
 	return Config{
-		HTTPAddr:        ":8080",
-		DataDir:         "data",
-		LogLevel:        "info",
-		LogFormat:       "text",
-		Concurrency:     10,
-		ShutdownTimeout: 30 * time.Second,
-		SMTP:            Mail{Port: 587, TLS: TLSStartTLS},
-		SMTPRate:        10,
-		IMAP:            Mail{Port: 993, TLS: TLSImplicit},
-		IMAPMailbox:     "INBOX",
-		DevSMTPAddr:     "127.0.0.1:2525",
-		DevIMAPAddr:     "127.0.0.1:1143",
-		DevMailPassword: "vanthu",
+		HTTPAddr:         ":8080",
+		DataDir:          "data",
+		LogLevel:         "info",
+		LogFormat:        "text",
+		Concurrency:      10,
+		ShutdownTimeout:  30 * time.Second,
+		SMTP:             Mail{Port: 587, TLS: TLSStartTLS},
+		SMTPRate:         10,
+		DomainRate:       5,
+		MailTagSeparator: "+",
+		RemindEvery:      24 * time.Hour,
+		RemindMax:        3,
+		IMAP:             Mail{Port: 993, TLS: TLSImplicit},
+		IMAPMailbox:      "INBOX",
+		DevSMTPAddr:      "127.0.0.1:2525",
+		DevIMAPAddr:      "127.0.0.1:1143",
+		DevMailPassword:  "vanthu",
 	}
 }
 
@@ -342,6 +376,12 @@ func (c *Config) finish(mode Mode, explicit map[string]bool) error {
 		if (c.SMTP.Username == "") != (c.SMTP.Password == "") {
 			return errors.New("invalid VANTHU_SMTP_USERNAME/VANTHU_SMTP_PASSWORD: set both or neither")
 		}
+		if c.SecretKey == "" {
+			return errors.New("missing VANTHU_SECRET_KEY: 32 or more random characters that sign acknowledgement links (e.g. openssl rand -base64 32)")
+		}
+	}
+	if c.SecretKey != "" && len(c.SecretKey) < 32 {
+		return errors.New("invalid VANTHU_SECRET_KEY: must be at least 32 characters")
 	}
 	if c.MailFrom != "" {
 		if _, err := parseAddress(c.MailFrom); err != nil {

@@ -18,6 +18,7 @@ func TestLoadPrecedence(t *testing.T) {
 		"VANTHU_SMTP_PORT":        "465",
 		"VANTHU_MAIL_FROM":        "Sở Nội vụ <vanban@snv.example.vn>",
 		"VANTHU_SHUTDOWN_TIMEOUT": "5s",
+		"VANTHU_SECRET_KEY":       "0123456789abcdef0123456789abcdef",
 	}), ModeProduction, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -41,9 +42,10 @@ func TestLoadPrecedence(t *testing.T) {
 
 func TestLoadErrorsNameTheSetting(t *testing.T) {
 	prod := map[string]string{
-		"VANTHU_REDIS_URL": "redis://localhost:6379",
-		"VANTHU_SMTP_HOST": "mail.example.vn",
-		"VANTHU_MAIL_FROM": "vanban@snv.example.vn",
+		"VANTHU_REDIS_URL":  "redis://localhost:6379",
+		"VANTHU_SMTP_HOST":  "mail.example.vn",
+		"VANTHU_MAIL_FROM":  "vanban@snv.example.vn",
+		"VANTHU_SECRET_KEY": "0123456789abcdef0123456789abcdef",
 	}
 	with := func(k, v string) map[string]string {
 		m := map[string]string{}
@@ -75,6 +77,11 @@ func TestLoadErrorsNameTheSetting(t *testing.T) {
 		{"bad duration", with("VANTHU_SHUTDOWN_TIMEOUT", "-1s"), nil, "VANTHU_SHUTDOWN_TIMEOUT"},
 		{"half login", with("VANTHU_SMTP_USERNAME", "u"), nil, "VANTHU_SMTP_USERNAME"},
 		{"stray arg", prod, []string{"extra"}, "unexpected argument"},
+		{"no secret key", with("VANTHU_SECRET_KEY", ""), nil, "VANTHU_SECRET_KEY"},
+		{"short secret key", with("VANTHU_SECRET_KEY", "short"), nil, "VANTHU_SECRET_KEY"},
+		{"bad tag separator", with("VANTHU_MAIL_TAG_SEPARATOR", "#"), nil, "VANTHU_MAIL_TAG_SEPARATOR"},
+		{"bad domain rate", with("VANTHU_DOMAIN_RATE", "0"), nil, "VANTHU_DOMAIN_RATE"},
+		{"bad remind every", with("VANTHU_REMIND_EVERY", "daily"), nil, "VANTHU_REMIND_EVERY"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -104,6 +111,7 @@ func TestPrintMasksSecrets(t *testing.T) {
 		"VANTHU_SMTP_USERNAME": "vanban",
 		"VANTHU_SMTP_PASSWORD": "smtppw",
 		"VANTHU_MAIL_FROM":     "vanban@snv.example.vn",
+		"VANTHU_SECRET_KEY":    "s3cretk3y-0123456789abcdef0123456789",
 	}), ModeProduction, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -113,7 +121,7 @@ func TestPrintMasksSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := b.String()
-	for _, secret := range []string{"r3dispw", "pgpass", "smtppw"} {
+	for _, secret := range []string{"r3dispw", "pgpass", "smtppw", "s3cretk3y"} {
 		if strings.Contains(out, secret) {
 			t.Errorf("Print leaks %q:\n%s", secret, out)
 		}
