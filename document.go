@@ -60,6 +60,13 @@ type Artifact struct {
 	CreatedAt   time.Time `json:"created_at"`
 }
 
+// DocumentFilter selects documents in listings; zero fields match all.
+type DocumentFilter struct {
+	Kind  DocumentKind  `json:"kind,omitempty"`
+	State DocumentState `json:"state,omitempty"`
+	Limit int           `json:"limit,omitempty"` // default 100
+}
+
 // Audience chooses the units a document is sent to: every active unit, whole
 // groups, single units, or a union of these. It is resolved to units when
 // the document is issued, so a unit added later does not receive it.
