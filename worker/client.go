@@ -64,6 +64,61 @@ func (c *Client) EnqueueTestMail(ctx context.Context, to, requestedBy string) (s
 	return c.Enqueue(ctx, t, opts...)
 }
 
+// EnqueueFanout asks a worker to send every pending dispatch of an issued
+// document.
+func (c *Client) EnqueueFanout(ctx context.Context, documentID int64) error {
+	t, opts, err := NewFanoutTask(documentID)
+	if err != nil {
+		return err
+	}
+	_, err = c.Enqueue(ctx, t, opts...)
+	return err
+}
+
+// EnqueueSend enqueues the send of each dispatch. A send task of the same
+// dispatch still waiting or running makes it a no-op; one archived after
+// its retries ran out (the dispatch was failed, then resent, or its failure
+// could not be recorded) is deleted first, since its ID would otherwise
+// block the new send for as long as Asynq keeps the archive.
+func (c *Client) EnqueueSend(ctx context.Context, dispatchIDs []int64) error {
+	for _, id := range dispatchIDs {
+		t, opts, err := NewSendTask(id)
+		if err != nil {
+			return err
+		}
+		_, err = c.c.EnqueueContext(ctx, t, opts...)
+		if errors.Is(err, asynq.ErrTaskIDConflict) {
+			taskID := sendTaskID(id)
+			info, ierr := c.insp.GetTaskInfo(QueueDefault, taskID)
+			if ierr != nil || info.State != asynq.TaskStateArchived {
+				continue // queued, running, or just finished: the same work
+			}
+			if derr := c.insp.DeleteTask(QueueDefault, taskID); derr != nil && !errors.Is(derr, asynq.ErrTaskNotFound) {
+				return &vanthu.Error{Code: vanthu.EUnavailable, Message: "Không đưa được việc vào hàng đợi.", Err: fmt.Errorf("delete archived %s: %w", taskID, derr)}
+			}
+			_, err = c.c.EnqueueContext(ctx, t, opts...)
+			if errors.Is(err, asynq.ErrTaskIDConflict) {
+				continue
+			}
+		}
+		if err != nil {
+			return &vanthu.Error{Code: vanthu.EUnavailable, Message: "Không đưa được việc vào hàng đợi.", Err: fmt.Errorf("enqueue %s: %w", t.Type(), err)}
+		}
+	}
+	return nil
+}
+
+// EnqueueRemind asks a worker to remind, now, every unit that has not
+// acknowledged the document.
+func (c *Client) EnqueueRemind(ctx context.Context, documentID int64) error {
+	t, opts, err := NewDirectiveRemindTask(documentID, c.now())
+	if err != nil {
+		return err
+	}
+	_, err = c.Enqueue(ctx, t, opts...)
+	return err
+}
+
 // QueueSizes reports tasks per queue and state, for metrics.
 func (c *Client) QueueSizes(ctx context.Context) (map[string]map[string]int, error) {
 	queues, err := c.insp.Queues()

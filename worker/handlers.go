@@ -34,12 +34,23 @@ type Handlers struct {
 	From      *mail.Address // the office mailbox
 	Logger    *slog.Logger
 	Now       func() time.Time
+	// Directives serves the directive pipeline; nil leaves its tasks
+	// unregistered.
+	Directives *Directives
 }
 
 // Register adds every handler to mux.
 func (h *Handlers) Register(mux *asynq.ServeMux) {
 	mux.HandleFunc(TypeMailTest, h.HandleMailTest)
 	mux.HandleFunc(TypeTokensCleanup, h.HandleTokensCleanup)
+	if h.Directives != nil {
+		mux.HandleFunc(TypeDirectiveFanout, h.HandleFanout)
+		mux.HandleFunc(TypeDispatchSend, h.HandleSend)
+		mux.HandleFunc(TypeReconcile, h.HandleReconcile)
+		mux.HandleFunc(TypeDirectiveRemind, h.HandleDirectiveRemind)
+		mux.HandleFunc(TypeRemindersSweep, h.HandleRemindersSweep)
+		mux.HandleFunc(TypeDispatchRemind, h.HandleRemind)
+	}
 }
 
 func (h *Handlers) now() time.Time {

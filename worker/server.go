@@ -24,6 +24,9 @@ type ServerConfig struct {
 	ShutdownTimeout time.Duration
 	Logger          *slog.Logger
 	Metrics         Observer // may be nil
+	// RetryDelay overrides Asynq's backoff (about 15 s, growing with n to
+	// hours); tests shorten it. nil keeps the default.
+	RetryDelay func(n int, err error, t *asynq.Task) time.Duration
 }
 
 // NewServer returns an Asynq server on rdb and the mux with every handler
@@ -39,7 +42,8 @@ func NewServer(rdb redis.UniversalClient, cfg ServerConfig, h *Handlers) (*asynq
 		Logger:          slogAdapter{cfg.Logger.With(slog.String("component", "asynq"))},
 		LogLevel:        asynq.WarnLevel,
 		// A task that fails because of bad input is not a server failure.
-		IsFailure: func(err error) bool { return vanthu.Retryable(vanthu.ErrorCodeOf(err)) },
+		IsFailure:      func(err error) bool { return vanthu.Retryable(vanthu.ErrorCodeOf(err)) },
+		RetryDelayFunc: cfg.RetryDelay,
 	})
 	mux := asynq.NewServeMux()
 	mux.Use(middleware(cfg.Logger, cfg.Metrics))
@@ -132,4 +136,8 @@ type Entry struct {
 // Schedule lists the periodic tasks.
 var Schedule = []Entry{
 	{Spec: "17 * * * *", Task: NewTokensCleanupTask, Opts: []asynq.Option{asynq.Queue(QueueMaintenance), asynq.Unique(50 * time.Minute)}},
+	// Every minute, so that work a lost task left behind waits at most
+	// about a minute plus the send lease.
+	{Spec: "* * * * *", Task: NewReconcileTask, Opts: []asynq.Option{asynq.Queue(QueueMaintenance), asynq.Unique(50 * time.Second)}},
+	{Spec: "*/10 * * * *", Task: NewRemindersSweepTask, Opts: []asynq.Option{asynq.Queue(QueueMaintenance), asynq.Unique(9 * time.Minute)}},
 }

@@ -67,6 +67,14 @@ func runSuite(t *testing.T, newDSN opener) {
 		{"UsersAndTokens", testUsersAndTokens},
 		{"Events", testEvents},
 		{"ConcurrentCreate", testConcurrentCreate},
+		{"DocumentDrafts", testDocumentDrafts},
+		{"IssueNumbering", testIssueNumbering},
+		{"IssueAudience", testIssueAudience},
+		{"ConcurrentIssue", testConcurrentIssue},
+		{"DispatchSending", testDispatchSending},
+		{"DocumentProgress", testDocumentProgress},
+		{"Reminders", testReminders},
+		{"ApplyMilestone", testApplyMilestone},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newDSN) })
