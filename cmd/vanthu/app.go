@@ -20,7 +20,9 @@ import (
 
 	"github.com/sonoivu/vanthu"
 	"github.com/sonoivu/vanthu/internal/config"
+	"github.com/sonoivu/vanthu/internal/directive"
 	"github.com/sonoivu/vanthu/internal/metrics"
+	"github.com/sonoivu/vanthu/internal/ratelimit"
 	"github.com/sonoivu/vanthu/internal/store"
 	"github.com/sonoivu/vanthu/internal/unitfile"
 	"github.com/sonoivu/vanthu/internal/web"
@@ -153,10 +155,15 @@ type webDeps struct {
 
 func newWeb(cfg config.Config, logger *slog.Logger, d webDeps) (*http.Server, error) {
 	monitor := asynqmon.New(asynqmon.Options{RootPath: "/admin/queues", RedisConnOpt: d.redis, ReadOnly: false})
+	directives, err := newDirectives(cfg, d.store)
+	if err != nil {
+		return nil, err
+	}
 	srv, err := web.New(web.Config{
 		Logger:         logger,
 		Store:          d.store,
 		Jobs:           d.jobs,
+		Directives:     directives,
 		Mail:           d.mail,
 		QueueMonitor:   monitor,
 		Metrics:        d.metrics.Handler(),
@@ -206,7 +213,16 @@ func serveHTTP(ctx context.Context, srv *http.Server, ln net.Listener, timeout t
 	return nil
 }
 
-func newHandlers(cfg config.Config, logger *slog.Logger, st *store.Store, sender *mailer.Sender) (*worker.Handlers, error) {
+// handlerDeps are the connections the task handlers share.
+type handlerDeps struct {
+	store  *store.Store
+	sender *mailer.Sender
+	rdb    redis.UniversalClient
+	jobs   *worker.Client
+	smtp   string // host:port of the SMTP server, names its rate limit
+}
+
+func newHandlers(cfg config.Config, logger *slog.Logger, d handlerDeps) (*worker.Handlers, error) {
 	tpl, err := templates.Load(cfg.TemplatesDir)
 	if err != nil {
 		return nil, err
@@ -215,7 +231,43 @@ func newHandlers(cfg config.Config, logger *slog.Logger, st *store.Store, sender
 	if err != nil {
 		return nil, fmt.Errorf("invalid VANTHU_MAIL_FROM: %w", err)
 	}
-	return &worker.Handlers{Store: st, Mail: sender, Templates: tpl, From: from, Logger: logger}, nil
+	return &worker.Handlers{
+		Store: d.store, Mail: d.sender, Templates: tpl, From: from, Logger: logger,
+		Directives: &worker.Directives{
+			Store: d.store,
+			Composer: &directive.Composer{
+				Templates: tpl, From: from, TagSeparator: cfg.MailTagSeparator, BaseURL: cfg.BaseURL, Key: []byte(cfg.SecretKey),
+			},
+			Queue:      d.jobs,
+			Limiter:    ratelimit.New(d.rdb, "vanthu:{rate}:"),
+			ServerKey:  "smtp:" + d.smtp,
+			ServerRate: perSecond(cfg.SMTPRate),
+			DomainRate: perSecond(cfg.DomainRate),
+			Reminders:  store.ReminderPolicy{Every: cfg.RemindEvery, Max: cfg.RemindMax},
+		},
+	}, nil
+}
+
+// perSecond turns a messages-per-second setting into a limiter rate that
+// allows a burst of one second's worth, so that a pause does not waste the
+// budget and a burst never exceeds a second's messages.
+func perSecond(r float64) ratelimit.Rate {
+	// Whole messages per Per: 2.5/s becomes 5 per 2 s.
+	per := time.Second
+	for r != float64(int(r)) && per < time.Minute {
+		r, per = r*2, per*2
+	}
+	n := max(int(r), 1)
+	return ratelimit.Rate{Limit: n, Per: per, Burst: n}
+}
+
+// newDirectives is the directive service of the web process.
+func newDirectives(cfg config.Config, st *store.Store) (*directive.Service, error) {
+	tpl, err := templates.Load(cfg.TemplatesDir)
+	if err != nil {
+		return nil, err
+	}
+	return &directive.Service{Store: st, Templates: tpl, Key: []byte(cfg.SecretKey)}, nil
 }
 
 func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
@@ -257,12 +309,14 @@ func work(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	defer rdb.Close()
 	sender := mailer.NewSender(smtpConfig(cfg), logger)
 	defer sender.Close()
-	h, err := newHandlers(cfg, logger, st, sender)
+	jobs := worker.NewClient(rdb)
+	defer jobs.Close()
+	h, err := newHandlers(cfg, logger, handlerDeps{
+		store: st, sender: sender, rdb: rdb, jobs: jobs, smtp: net.JoinHostPort(cfg.SMTP.Host, strconv.Itoa(cfg.SMTP.Port)),
+	})
 	if err != nil {
 		return err
 	}
-	jobs := worker.NewClient(rdb)
-	defer jobs.Close()
 	reg := metrics.New(jobs, logger)
 	srv, mux := worker.NewServer(rdb, worker.ServerConfig{
 		Concurrency: cfg.Concurrency, ShutdownTimeout: cfg.ShutdownTimeout, Logger: logger, Metrics: reg,

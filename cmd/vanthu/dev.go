@@ -100,7 +100,7 @@ func dev(ctx context.Context, cfg config.Config, logger *slog.Logger, out io.Wri
 	host, _, _ := net.SplitHostPort(mailsrv.SMTPAddr())
 	sender := mailer.NewSender(mailer.SMTPConfig{Host: host, Port: portOf(mailsrv.SMTPAddr()), TLS: mailer.TLSNone}, logger)
 	defer sender.Close()
-	h, err := newHandlers(cfg, logger, st, sender)
+	h, err := newHandlers(cfg, logger, handlerDeps{store: st, sender: sender, rdb: rdb, jobs: jobs, smtp: mailsrv.SMTPAddr()})
 	if err != nil {
 		return err
 	}

@@ -3,16 +3,48 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/sonoivu/vanthu/internal/web"
 )
 
-// fakeJobs records enqueued test mails.
+// fakeJobs records what the web layer enqueues.
 type fakeJobs struct {
 	mu      sync.Mutex
 	pingErr error
 	mails   []string
+	fanouts []int64   // document ids
+	sends   [][]int64 // dispatch ids per call
+	reminds []int64   // document ids
+}
+
+func (j *fakeJobs) EnqueueFanout(ctx context.Context, documentID int64) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.fanouts = append(j.fanouts, documentID)
+	return nil
+}
+
+func (j *fakeJobs) EnqueueSend(ctx context.Context, dispatchIDs []int64) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.sends = append(j.sends, slices.Clone(dispatchIDs))
+	return nil
+}
+
+func (j *fakeJobs) EnqueueRemind(ctx context.Context, documentID int64) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.reminds = append(j.reminds, documentID)
+	return nil
+}
+
+// snapshot returns copies of the recorded calls.
+func (j *fakeJobs) snapshot() (fanouts []int64, sends [][]int64, reminds []int64) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return slices.Clone(j.fanouts), slices.Clone(j.sends), slices.Clone(j.reminds)
 }
 
 func (j *fakeJobs) Ping(ctx context.Context) error {

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/sonoivu/vanthu"
+	"github.com/sonoivu/vanthu/internal/store"
 	"github.com/sonoivu/vanthu/internal/testenv"
 	"github.com/sonoivu/vanthu/internal/web"
 )
@@ -29,6 +30,8 @@ type fixture struct {
 	srv   *web.Server
 	store web.Store
 	jobs  *fakeJobs
+	dirs  *fakeDirectives
+	st    *store.Store // the same store, for state changes the API does not offer
 	http  *httptest.Server
 	users map[vanthu.Role]vanthu.User
 }
@@ -40,6 +43,8 @@ func newFixture(t *testing.T, opts ...fixtureOpt) *fixture {
 	ctx := context.Background()
 	st := openStore(t)
 	f := &fixture{t: t, store: st, jobs: &fakeJobs{}, users: map[vanthu.Role]vanthu.User{}}
+	f.st = st.(*store.Store)
+	f.dirs = &fakeDirectives{st: f.st}
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
 	if err != nil {
 		t.Fatal(err)
@@ -58,7 +63,7 @@ func newFixture(t *testing.T, opts ...fixtureOpt) *fixture {
 		}
 	}
 	cfg := web.Config{
-		Store: st, Jobs: f.jobs,
+		Store: st, Jobs: f.jobs, Directives: f.dirs,
 		QueueMonitor: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "asynqmon") }),
 		Metrics:      http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "metrics") }),
 		Mail: fakeMail{msgs: map[string][]web.MailMessage{"stc@vinhlong.gov.vn": {{

@@ -127,6 +127,20 @@ var fieldLabels = map[string]string{
 	"order":       "Thứ tự",
 	"active":      "Trạng thái",
 	"file":        "Tệp",
+	// Document fields (the draft form and the document API).
+	"kind":                      "Loại văn bản",
+	"issuer":                    "Cơ quan ban hành (ký hiệu)",
+	"type_code":                 "Mã loại văn bản",
+	"subject":                   "Trích yếu",
+	"content.agency":            "Tên cơ quan ban hành",
+	"content.body":              "Nội dung",
+	"content.urgency":           "Độ khẩn",
+	"content.signer_name":       "Họ tên người ký",
+	"content.audience":          "Nơi nhận văn bản",
+	"content.audience.groups":   "Nhóm đơn vị nhận",
+	"content.audience.unit_ids": "Đơn vị nhận",
+	"content.deadline":          "Hạn xác nhận",
+	"confirm_issue":             "Xác nhận ban hành",
 }
 
 // problemText renders a problem for people: "Dòng 7 — Thư điện tử: …".

@@ -10,10 +10,11 @@ import (
 	"time"
 
 	"github.com/sonoivu/vanthu"
+	"github.com/sonoivu/vanthu/internal/vntext"
 )
 
 // pageNames are the page templates; each is parsed with layout.html.
-var pageNames = []string{"login", "units", "error", "mailboxes", "mailbox", "message"}
+var pageNames = []string{"login", "units", "error", "mailboxes", "mailbox", "message", "documents", "document_edit", "document_view", "ack"}
 
 func parsePages() (map[string]*template.Template, error) {
 	funcs := template.FuncMap{
@@ -23,14 +24,18 @@ func parsePages() (map[string]*template.Template, error) {
 			}
 			return t.In(vanthu.Location).Format("02/01/2006 15:04")
 		},
-		"problem":  problemText,
-		"pathseg":  url.PathEscape,
-		"kib":      func(n int) string { return fmt.Sprintf("%.1f KiB", float64(n)/1024) },
-		"groups":   func() []vanthu.UnitGroup { return vanthu.UnitGroups },
-		"roleCan":  func(r vanthu.Role, roles ...vanthu.Role) bool { return r.Allowed(roles...) },
-		"editors":  func() []vanthu.Role { return editors },
-		"isAdmin":  func(r vanthu.Role) bool { return r == vanthu.RoleAdmin },
-		"safeNext": safeNext,
+		"problem":   problemText,
+		"pathseg":   url.PathEscape,
+		"kib":       func(n int) string { return fmt.Sprintf("%.1f KiB", float64(n)/1024) },
+		"groups":    func() []vanthu.UnitGroup { return vanthu.UnitGroups },
+		"roleCan":   func(r vanthu.Role, roles ...vanthu.Role) bool { return r.Allowed(roles...) },
+		"editors":   func() []vanthu.Role { return editors },
+		"isAdmin":   func(r vanthu.Role) bool { return r == vanthu.RoleAdmin },
+		"safeNext":  safeNext,
+		"ftime":     formatTime,
+		"docState":  docStateLabel,
+		"urgencies": func() []urgency { return urgencyChoices },
+		"fold":      vntext.Fold,
 	}
 	out := map[string]*template.Template{}
 	for _, name := range pageNames {
@@ -170,3 +175,19 @@ func (s *Server) pageImportUnits(w http.ResponseWriter, r *http.Request) error {
 	p.Problems, p.Error = problems, msg
 	return s.render(w, r, status, "units", "Đơn vị", p)
 }
+
+// docStateLabel names a document state in Vietnamese.
+func docStateLabel(st vanthu.DocumentState) string {
+	switch st {
+	case vanthu.StateDraft:
+		return "Dự thảo"
+	case vanthu.StateIssued:
+		return "Đã ban hành"
+	}
+	return string(st)
+}
+
+// urgency is one choice of the urgency select.
+type urgency struct{ Value, Label string }
+
+var urgencyChoices = []urgency{{"", "Thường"}, {"khan", "Khẩn"}, {"thuong-khan", "Thượng khẩn"}, {"hoa-toc", "Hỏa tốc"}}

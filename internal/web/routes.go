@@ -42,11 +42,36 @@ func (s *Server) routeTable() []Route {
 		{Method: "POST", Pattern: "/api/v1/tokens", Auth: AuthAPI, Roles: anyRole, Summary: "Create an API token", handler: s.apiCreateToken},
 		{Method: "DELETE", Pattern: "/api/v1/tokens/{id}", Auth: AuthAPI, Roles: anyRole, Summary: "Revoke an own API token", handler: s.apiDeleteToken},
 		{Method: "GET", Pattern: "/api/v1/events", Auth: AuthAPI, Roles: auditors, Summary: "Audit events of a subject", handler: s.apiListEvents},
+		{Method: "GET", Pattern: "/api/v1/documents", Auth: AuthAPI, Roles: anyRole, Summary: "List documents", handler: s.apiListDocuments},
+		{Method: "POST", Pattern: "/api/v1/documents", Auth: AuthAPI, Roles: editors, Summary: "Create a draft", handler: s.apiCreateDocument},
+		{Method: "GET", Pattern: "/api/v1/documents/{id}", Auth: AuthAPI, Roles: anyRole, Summary: "Get a document", handler: s.apiGetDocument},
+		{Method: "PUT", Pattern: "/api/v1/documents/{id}", Auth: AuthAPI, Roles: editors, Summary: "Replace a draft", handler: s.apiUpdateDocument},
+		{Method: "POST", Pattern: "/api/v1/documents/{id}/preview", Auth: AuthAPI, Roles: editors, Summary: "Preview a draft as PDF", handler: s.apiPreviewDocument},
+		{Method: "POST", Pattern: "/api/v1/documents/{id}/issue", Auth: AuthAPI, Roles: editors, Summary: "Number, issue and send a draft", handler: s.apiIssueDocument},
+		{Method: "GET", Pattern: "/api/v1/documents/{id}/pdf", Auth: AuthAPI, Roles: anyRole, Summary: "Issued PDF", handler: s.apiDocumentPDF},
+		{Method: "GET", Pattern: "/api/v1/documents/{id}/dispatches", Auth: AuthAPI, Roles: anyRole, Summary: "Dispatches and progress", handler: s.apiListDispatches},
+		{Method: "GET", Pattern: "/api/v1/documents/{id}/tracking.xlsx", Auth: AuthAPI, Roles: anyRole, Summary: "Tracking sheet (XLSX)", handler: s.apiTrackingSheet},
+		{Method: "POST", Pattern: "/api/v1/documents/{id}/resend", Auth: AuthAPI, Roles: editors, Summary: "Resend to the failed units", handler: s.apiResend},
+		{Method: "POST", Pattern: "/api/v1/documents/{id}/remind", Auth: AuthAPI, Roles: editors, Summary: "Remind the units that have not acknowledged", handler: s.apiRemind},
 		{Method: "POST", Pattern: "/api/v1/admin/test-mail", Auth: AuthAPI, Roles: admins, Summary: "Send a test mail", handler: s.apiTestMail},
 
 		{Method: "GET", Pattern: "/{$}", Summary: "Home: redirects to the units", handler: s.pageHome},
 		{Method: "GET", Pattern: "/units", Auth: AuthSession, Roles: anyRole, Summary: "Units page", page: true, handler: s.pageUnits},
 		{Method: "POST", Pattern: "/units/import", Auth: AuthSession, Roles: editors, Summary: "Import units from a file", page: true, upload: true, handler: s.pageImportUnits},
+		{Method: "GET", Pattern: "/documents", Auth: AuthSession, Roles: anyRole, Summary: "Documents page", page: true, handler: s.pageDocuments},
+		{Method: "GET", Pattern: "/documents/new", Auth: AuthSession, Roles: editors, Summary: "New draft form", page: true, handler: s.pageNewDocument},
+		{Method: "POST", Pattern: "/documents/new", Auth: AuthSession, Roles: editors, Summary: "Create a draft", page: true, handler: s.pageCreateDocument},
+		{Method: "GET", Pattern: "/documents/{id}", Auth: AuthSession, Roles: anyRole, Summary: "Draft form or issued document with its progress", page: true, handler: s.pageDocument},
+		{Method: "POST", Pattern: "/documents/{id}", Auth: AuthSession, Roles: editors, Summary: "Save a draft", page: true, handler: s.pageSaveDocument},
+		{Method: "POST", Pattern: "/documents/{id}/preview", Auth: AuthSession, Roles: editors, Summary: "Save a draft and preview it as PDF", page: true, handler: s.pagePreviewDocument},
+		{Method: "POST", Pattern: "/documents/{id}/issue", Auth: AuthSession, Roles: editors, Summary: "Save and issue a draft", page: true, handler: s.pageIssueDocument},
+		{Method: "POST", Pattern: "/documents/{id}/resend", Auth: AuthSession, Roles: editors, Summary: "Resend to the failed units", page: true, handler: s.pageResend},
+		{Method: "POST", Pattern: "/documents/{id}/remind", Auth: AuthSession, Roles: editors, Summary: "Remind the units now", page: true, handler: s.pageRemind},
+
+		// Public: the token in the link is the credential of the unit.
+		{Method: "GET", Pattern: "/xac-nhan/{token}", Summary: "Acknowledgement page of a unit", page: true, handler: s.pageAck},
+		{Method: "POST", Pattern: "/xac-nhan/{token}", Summary: "Acknowledge receipt", page: true, handler: s.pageAckConfirm},
+		{Method: "GET", Pattern: "/xac-nhan/{token}/van-ban.pdf", Summary: "Download the document (marks it read)", page: true, handler: s.ackPDF},
 	}
 	if s.cfg.Metrics != nil {
 		rs = append(rs, Route{Method: "GET", Pattern: "/metrics", Summary: "Prometheus metrics", handler: mount(s.cfg.Metrics)})

@@ -49,6 +49,26 @@ type Store interface {
 	ListTokens(ctx context.Context, userID int64, kind string) ([]vanthu.Token, error)
 	DeleteTokenByID(ctx context.Context, userID, id int64) error
 	ListEvents(ctx context.Context, subject string, limit int) ([]vanthu.Event, error)
+
+	// Documents. UpdateDraft answers EConflict once the document is issued.
+	CreateDocument(ctx context.Context, d *vanthu.Document, actor string) error
+	UpdateDraft(ctx context.Context, d *vanthu.Document, actor string) error
+	GetDocument(ctx context.Context, id int64) (vanthu.Document, error)
+	// ListDocuments returns the matching documents, newest first.
+	ListDocuments(ctx context.Context, f vanthu.DocumentFilter) ([]vanthu.Document, error)
+	// GetArtifact returns the issued PDF of a document (ENotFound if none).
+	GetArtifact(ctx context.Context, documentID int64) (vanthu.Artifact, []byte, error)
+
+	// Dispatches. ListDispatches fills UnitCode and UnitName.
+	ListDispatches(ctx context.Context, documentID int64) ([]vanthu.Dispatch, error)
+	DocumentProgress(ctx context.Context, documentID int64, now time.Time) (vanthu.Progress, error)
+	// ResendFailed resets the failed dispatches among ids (all failed ones
+	// of the document when ids is empty) and returns the ids it reset.
+	ResendFailed(ctx context.Context, documentID int64, ids []int64, actor string) ([]int64, error)
+	// DispatchByToken finds a dispatch by the SHA-256 of its ack token.
+	DispatchByToken(ctx context.Context, tokenHash []byte) (vanthu.Dispatch, error)
+	// ApplyMilestone records m once; applied is false if it was already set.
+	ApplyMilestone(ctx context.Context, dispatchID int64, m vanthu.Milestone, at time.Time, source vanthu.EventSource, actor, evidence string) (applied bool, err error)
 }
 
 // Jobs is the queue side the web layer triggers (the worker package's client).
@@ -56,6 +76,28 @@ type Jobs interface {
 	// Ping reports whether Redis is reachable (readiness).
 	Ping(ctx context.Context) error
 	EnqueueTestMail(ctx context.Context, to string, requestedBy string) (taskID string, err error)
+	// EnqueueFanout sends every pending dispatch of an issued document.
+	EnqueueFanout(ctx context.Context, documentID int64) error
+	// EnqueueSend sends the given dispatches (after a resend).
+	EnqueueSend(ctx context.Context, dispatchIDs []int64) error
+	// EnqueueRemind reminds now every unit of the document that has not
+	// acknowledged it.
+	EnqueueRemind(ctx context.Context, documentID int64) error
+}
+
+// Directives drafts, previews and issues directives (internal/directive).
+type Directives interface {
+	// NewDraft returns an unsaved draft prefilled from the named document
+	// template (frame fields, a body to edit, Kind, TypeCode, Issuer).
+	NewDraft(template string) (vanthu.Document, error)
+	// Preview lays out a draft as an unnumbered PDF; EInvalid names the
+	// fields (a body problem carries its line).
+	Preview(ctx context.Context, d vanthu.Document) ([]byte, error)
+	// Issue numbers and renders the draft and creates its dispatch rows in
+	// one transaction; EInvalid for bad input, EConflict if already issued.
+	Issue(ctx context.Context, id int64, actor string) (vanthu.Document, error)
+	// TrackingSheet fills the tracking spreadsheet (XLSX) of a document.
+	TrackingSheet(ctx context.Context, doc vanthu.Document, ds []vanthu.Dispatch, now time.Time) ([]byte, error)
 }
 
 // MailboxInfo is one mailbox of the development mail server.
@@ -100,6 +142,9 @@ type Config struct {
 	Logger *slog.Logger
 	Store  Store
 	Jobs   Jobs
+	// Directives drafts and issues documents; nil answers the routes that
+	// need it with EUnavailable.
+	Directives Directives
 	// Mail is the development mail server; nil (production) leaves the
 	// /dev/mail routes out.
 	Mail MailViewer
