@@ -44,6 +44,10 @@ Commands:
                 .pdf, an Excel template to .xlsx, mail/NAME to .html or .txt
   bench render  measure the document engine (PDF and Excel); the last line
                 is "RESULT render key=value …"
+  bench send [--units N] [--redis URL] [--database URL]
+                send a directive to N units through workers, Redis and the
+                database to a loopback SMTP sink, against the raw SMTP
+                transport; the last line is "RESULT send key=value …"
   config        print the effective configuration, secrets masked
   healthcheck   exit 0 if the local web server answers /healthz (for containers)
   version       print the version
