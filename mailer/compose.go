@@ -117,9 +117,11 @@ func writeEntity(w io.Writer, h message.Header, m Message) error {
 		io.WriteString(sum, s)
 		sum.Write([]byte{0})
 	}
+	// Attachments count by name and size, not content: hashing a PDF for
+	// every one of a thousand units costs more than the boundary is worth,
+	// and "=_" keeps it out of any encoded content anyway.
 	for _, a := range m.Attachments {
-		io.WriteString(sum, a.Filename)
-		sum.Write(a.Data)
+		fmt.Fprintf(sum, "%s\x00%d\x00", a.Filename, len(a.Data))
 	}
 	tag := hex.EncodeToString(sum.Sum(nil))[:24]
 	altBoundary, mixedBoundary := "=_alt_"+tag, "=_mix_"+tag

@@ -141,7 +141,10 @@ func redisClient(url string) (redis.UniversalClient, asynq.RedisConnOpt, error) 
 
 func smtpConfig(cfg config.Config) mailer.SMTPConfig {
 	m := cfg.SMTP
-	return mailer.SMTPConfig{Host: m.Host, Port: m.Port, TLS: mailer.TLSMode(m.TLS), Username: m.Username, Password: m.Password, PlaintextAuth: cfg.MailPlaintextAuth}
+	// Keep as many connections as tasks can send at once: with fewer, a
+	// fan-out to hundreds of units would dial for most messages.
+	return mailer.SMTPConfig{Host: m.Host, Port: m.Port, TLS: mailer.TLSMode(m.TLS), Username: m.Username, Password: m.Password,
+		PlaintextAuth: cfg.MailPlaintextAuth, MaxIdle: cfg.Concurrency}
 }
 
 // webDeps are what the web server is built from, in every mode.

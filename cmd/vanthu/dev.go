@@ -98,7 +98,7 @@ func dev(ctx context.Context, cfg config.Config, logger *slog.Logger, out io.Wri
 	reg := metrics.New(jobs, logger)
 
 	host, _, _ := net.SplitHostPort(mailsrv.SMTPAddr())
-	sender := mailer.NewSender(mailer.SMTPConfig{Host: host, Port: portOf(mailsrv.SMTPAddr()), TLS: mailer.TLSNone}, logger)
+	sender := mailer.NewSender(mailer.SMTPConfig{Host: host, Port: portOf(mailsrv.SMTPAddr()), TLS: mailer.TLSNone, MaxIdle: cfg.Concurrency}, logger)
 	defer sender.Close()
 	h, err := newHandlers(cfg, logger, handlerDeps{store: st, sender: sender, rdb: rdb, jobs: jobs, smtp: mailsrv.SMTPAddr()})
 	if err != nil {
