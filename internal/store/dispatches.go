@@ -120,21 +120,10 @@ func (s *Store) getDispatch(ctx context.Context, q querier, cond string, arg any
 // and name, in official order: unit group, unit order, then name in
 // Vietnamese collation. An unknown document has none.
 func (s *Store) ListDispatches(ctx context.Context, documentID int64) ([]vanthu.Dispatch, error) {
-	rows, err := s.db.QueryContext(ctx, s.rebind("SELECT "+dispatchColumns+dispatchFrom+" WHERE d.document_id = ? ORDER BY d.id"), documentID)
+	rs, err := queryAll(ctx, s.db, "list dispatches", s.rebind("SELECT "+dispatchColumns+dispatchFrom+" WHERE d.document_id = ? ORDER BY d.id"),
+		scanDispatch, documentID)
 	if err != nil {
-		return nil, dbError("list dispatches", err)
-	}
-	defer rows.Close()
-	var rs []dispatchRow
-	for rows.Next() {
-		r, err := scanDispatch(rows)
-		if err != nil {
-			return nil, dbError("list dispatches", err)
-		}
-		rs = append(rs, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, dbError("list dispatches", err)
+		return nil, err
 	}
 	c := vntext.NewCollator()
 	slices.SortStableFunc(rs, func(a, b dispatchRow) int {
@@ -296,23 +285,7 @@ func (s *Store) PendingDispatches(ctx context.Context, limit int) ([]int64, erro
 }
 
 func (s *Store) ids(ctx context.Context, op, query string, args ...any) ([]int64, error) {
-	rows, err := s.db.QueryContext(ctx, s.rebind(query), args...)
-	if err != nil {
-		return nil, dbError(op, err)
-	}
-	defer rows.Close()
-	ids := []int64{}
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, dbError(op, err)
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, dbError(op, err)
-	}
-	return ids, nil
+	return queryAll(ctx, s.db, op, s.rebind(query), func(sc scanner) (id int64, err error) { return id, sc.Scan(&id) }, args...)
 }
 
 // ResendFailed makes the failed dispatches among ids (every failed dispatch

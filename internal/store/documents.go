@@ -325,23 +325,7 @@ func (s *Store) ListDocuments(ctx context.Context, f DocumentFilter) ([]vanthu.D
 	}
 	query += " ORDER BY created_at DESC, id DESC LIMIT ?"
 	args = append(args, limit)
-	rows, err := s.db.QueryContext(ctx, s.rebind(query), args...)
-	if err != nil {
-		return nil, dbError("list documents", err)
-	}
-	defer rows.Close()
-	docs := []vanthu.Document{}
-	for rows.Next() {
-		d, err := scanDocument(rows)
-		if err != nil {
-			return nil, dbError("list documents", err)
-		}
-		docs = append(docs, d)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, dbError("list documents", err)
-	}
-	return docs, nil
+	return queryAll(ctx, s.db, "list documents", s.rebind(query), scanDocument, args...)
 }
 
 // groupRank orders unit groups as vanthu.UnitGroups lists them; unknown

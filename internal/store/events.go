@@ -48,27 +48,15 @@ func (s *Store) ListEvents(ctx context.Context, subject string, limit int) ([]va
 	}
 	query += " ORDER BY at DESC, id DESC LIMIT ?"
 	args = append(args, limit)
-	rows, err := s.db.QueryContext(ctx, s.rebind(query), args...)
-	if err != nil {
-		return nil, dbError("list events", err)
-	}
-	defer rows.Close()
-	evs := []vanthu.Event{}
-	for rows.Next() {
+	return queryAll(ctx, s.db, "list events", s.rebind(query), func(sc scanner) (vanthu.Event, error) {
 		var (
 			e      vanthu.Event
 			at     int64
 			source string
 		)
-		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Action, &source, &e.Subject, &e.Detail, &e.EvidenceRef); err != nil {
-			return nil, dbError("list events", err)
-		}
+		err := sc.Scan(&e.ID, &at, &e.Actor, &e.Action, &source, &e.Subject, &e.Detail, &e.EvidenceRef)
 		e.At = fromMS(at)
 		e.Source = vanthu.EventSource(source)
-		evs = append(evs, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, dbError("list events", err)
-	}
-	return evs, nil
+		return e, err
+	}, args...)
 }

@@ -95,21 +95,9 @@ func (s *Store) ListUnits(ctx context.Context, f vanthu.UnitFilter) ([]vanthu.Un
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
 	query += " ORDER BY ord, code"
-	rows, err := s.db.QueryContext(ctx, s.rebind(query), args...)
+	units, err := queryAll(ctx, s.db, "list units", s.rebind(query), scanUnit, args...)
 	if err != nil {
-		return nil, dbError("list units", err)
-	}
-	defer rows.Close()
-	units := []vanthu.Unit{}
-	for rows.Next() {
-		u, err := scanUnit(rows)
-		if err != nil {
-			return nil, dbError("list units", err)
-		}
-		units = append(units, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, dbError("list units", err)
+		return nil, err
 	}
 	// Names sort in Vietnamese collation, which neither database offers
 	// the same way; sorting here keeps both dialects identical.

@@ -94,23 +94,7 @@ func (s *Store) GetUserByUsername(ctx context.Context, username string) (vanthu.
 
 // ListUsers returns every user, by username.
 func (s *Store) ListUsers(ctx context.Context) ([]vanthu.User, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT "+userColumns+" FROM users ORDER BY username")
-	if err != nil {
-		return nil, dbError("list users", err)
-	}
-	defer rows.Close()
-	users := []vanthu.User{}
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, dbError("list users", err)
-		}
-		users = append(users, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, dbError("list users", err)
-	}
-	return users, nil
+	return queryAll(ctx, s.db, "list users", "SELECT "+userColumns+" FROM users ORDER BY username", scanUser)
 }
 
 // SetPasswordHash replaces the user's password hash and records a
@@ -244,23 +228,8 @@ func deleted(op string, res sql.Result, err error) error {
 
 // ListTokens returns the user's tokens of kind, newest first.
 func (s *Store) ListTokens(ctx context.Context, userID int64, kind string) ([]vanthu.Token, error) {
-	rows, err := s.db.QueryContext(ctx, s.rebind("SELECT "+tokenColumns+" FROM tokens WHERE user_id = ? AND kind = ? ORDER BY created_at DESC, id DESC"), userID, kind)
-	if err != nil {
-		return nil, dbError("list tokens", err)
-	}
-	defer rows.Close()
-	toks := []vanthu.Token{}
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return nil, dbError("list tokens", err)
-		}
-		toks = append(toks, t)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, dbError("list tokens", err)
-	}
-	return toks, nil
+	return queryAll(ctx, s.db, "list tokens", s.rebind("SELECT "+tokenColumns+" FROM tokens WHERE user_id = ? AND kind = ? ORDER BY created_at DESC, id DESC"),
+		scanToken, userID, kind)
 }
 
 // DeleteTokenByID deletes the user's token id. ENotFound if the token does
