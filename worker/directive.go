@@ -161,6 +161,8 @@ type Directives struct {
 	ServerKey  string         // names the SMTP server in the limiter, e.g. "smtp:mail.example:587"
 	ServerRate ratelimit.Rate // per SMTP server, shared by all workers
 	DomainRate ratelimit.Rate // per destination domain
+	// SendLease is how long a send owns its dispatch (default sendLease).
+	SendLease time.Duration
 	// Reminders is the schedule of the sweep: the first reminder at the
 	// deadline, then every Every, at most Max.
 	Reminders store.ReminderPolicy
@@ -269,7 +271,11 @@ func (h *Handlers) HandleSend(ctx context.Context, t *asynq.Task) error {
 		return err
 	}
 	dx := h.Directives
-	d, ok, err := dx.Store.ClaimDispatch(ctx, p.DispatchID, sendLease)
+	lease := dx.SendLease
+	if lease <= 0 {
+		lease = sendLease
+	}
+	d, ok, err := dx.Store.ClaimDispatch(ctx, p.DispatchID, lease)
 	if err != nil {
 		return fmt.Errorf("claim dispatch %d: %w", p.DispatchID, err)
 	}

@@ -299,7 +299,19 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	return serveHTTP(ctx, srv, ln, cfg.ShutdownTimeout)
 }
 
+// workTuning shortens the worker's waits for the fault test, which must
+// see a killed worker's sends come back within its time bound. Production
+// passes the zero value: Asynq's backoff and the three-minute send lease.
+type workTuning struct {
+	retryDelay time.Duration
+	sendLease  time.Duration
+}
+
 func work(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
+	return runWorker(ctx, cfg, logger, workTuning{})
+}
+
+func runWorker(ctx context.Context, cfg config.Config, logger *slog.Logger, tune workTuning) error {
 	st, err := openMigratedStore(ctx, cfg)
 	if err != nil {
 		return err
@@ -320,10 +332,13 @@ func work(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	h.Directives.SendLease = tune.sendLease
 	reg := metrics.New(jobs, logger)
-	srv, mux := worker.NewServer(rdb, worker.ServerConfig{
-		Concurrency: cfg.Concurrency, ShutdownTimeout: cfg.ShutdownTimeout, Logger: logger, Metrics: reg,
-	}, h)
+	scfg := worker.ServerConfig{Concurrency: cfg.Concurrency, ShutdownTimeout: cfg.ShutdownTimeout, Logger: logger, Metrics: reg}
+	if tune.retryDelay > 0 {
+		scfg.RetryDelay = func(int, error, *asynq.Task) time.Duration { return tune.retryDelay }
+	}
+	srv, mux := worker.NewServer(rdb, scfg, h)
 	if err := srv.Start(mux); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}

@@ -19,7 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sonoivu/vanthu"
@@ -28,7 +27,6 @@ import (
 	"github.com/sonoivu/vanthu/internal/smtpsink"
 	"github.com/sonoivu/vanthu/internal/store"
 	"github.com/sonoivu/vanthu/internal/testenv"
-	"github.com/sonoivu/vanthu/mailer"
 	"github.com/sonoivu/vanthu/worker"
 )
 
@@ -437,8 +435,8 @@ func TestHelperWorker(t *testing.T) {
 	}
 }
 
-// helperWorker is work() with the retry delay and the send lease of the
-// test.
+// helperWorker is the `vanthu worker` command with the test's retry delay
+// and send lease.
 func helperWorker(ctx context.Context, getenv func(string) string, stderr io.Writer) error {
 	cfg, err := config.Load("vanthu worker", nil, getenv, config.ModeProduction, stderr)
 	if err != nil {
@@ -449,48 +447,6 @@ func helperWorker(ctx context.Context, getenv func(string) string, stderr io.Wri
 		return err
 	}
 	logger := newLogger(cfg, stderr)
-	st, err := openMigratedStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	rdb, _, err := redisClient(cfg.RedisURL)
-	if err != nil {
-		return err
-	}
-	defer rdb.Close()
-	sender := mailer.NewSender(smtpConfig(cfg), logger)
-	defer sender.Close()
-	jobs := worker.NewClient(rdb)
-	defer jobs.Close()
-	h, err := newHandlers(cfg, logger, handlerDeps{
-		store: st, sender: sender, rdb: rdb, jobs: jobs, smtp: net.JoinHostPort(cfg.SMTP.Host, strconv.Itoa(cfg.SMTP.Port)),
-	})
-	if err != nil {
-		return err
-	}
-	h.Directives.Store = shortLease{Store: st, lease: lease}
-	srv, mux := worker.NewServer(rdb, worker.ServerConfig{
-		Concurrency: cfg.Concurrency, ShutdownTimeout: cfg.ShutdownTimeout, Logger: logger,
-		RetryDelay: func(int, error, *asynq.Task) time.Duration { return faultRetryDelay },
-	}, h)
-	if err := srv.Start(mux); err != nil {
-		return fmt.Errorf("start worker: %w", err)
-	}
-	logger.Warn("helper worker started", slog.Int("pid", os.Getpid()), slog.Int("concurrency", cfg.Concurrency))
-	<-ctx.Done()
-	srv.Shutdown()
-	return nil
-}
-
-// shortLease claims dispatches for lease instead of the production
-// three minutes, so that the dispatches a killed worker held come back
-// within the test's bounds.
-type shortLease struct {
-	*store.Store
-	lease time.Duration
-}
-
-func (s shortLease) ClaimDispatch(ctx context.Context, id int64, _ time.Duration) (vanthu.Dispatch, bool, error) {
-	return s.Store.ClaimDispatch(ctx, id, s.lease)
+	logger.Warn("helper worker starting", slog.Int("pid", os.Getpid()), slog.Int("concurrency", cfg.Concurrency))
+	return runWorker(ctx, cfg, logger, workTuning{retryDelay: faultRetryDelay, sendLease: lease})
 }
