@@ -1,6 +1,11 @@
 package vanthu
 
-import "time"
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
 
 // Milestone is a step a dispatch reaches. Each is a timestamp set once.
 type Milestone string
@@ -79,9 +84,50 @@ type Dispatch struct {
 	// (vanban+TAG@…): bounces, read receipts and replies carry it back.
 	// It identifies, it does not authorise (the ack token does).
 	MailTag string `json:"-"`
+	// Ack is who confirmed receipt, when a person did (ack page, API or a
+	// reply); empty otherwise.
+	Ack Ack `json:"ack"`
 	// UnitCode and UnitName are filled by listings, for display.
 	UnitCode string `json:"unit_code,omitempty"`
 	UnitName string `json:"unit_name,omitempty"`
+}
+
+// Ack is the confirmation of receipt a unit gives: who confirmed, in what
+// position, and an optional note (or the text of the unit's reply).
+type Ack struct {
+	Name     string `json:"name,omitempty"`
+	Position string `json:"position,omitempty"`
+	Note     string `json:"note,omitempty"`
+}
+
+// Limits of an Ack's fields, in runes.
+const (
+	MaxAckName = 200
+	MaxAckNote = 2000
+)
+
+// Validate trims the fields and checks them. The name is required when
+// required is set (the ack form and the API ask for it; a reply by mail
+// has only the sender's name). EInvalid names the field.
+func (a *Ack) Validate(required bool) error {
+	a.Name, a.Position, a.Note = strings.TrimSpace(a.Name), strings.TrimSpace(a.Position), strings.TrimSpace(a.Note)
+	var ps []Problem
+	if required && a.Name == "" {
+		ps = append(ps, Problem{Field: "name", Message: "Vui lòng nhập họ và tên người xác nhận."})
+	}
+	if utf8.RuneCountInString(a.Name) > MaxAckName {
+		ps = append(ps, Problem{Field: "name", Message: fmt.Sprintf("Họ và tên dài quá %d ký tự.", MaxAckName)})
+	}
+	if utf8.RuneCountInString(a.Position) > MaxAckName {
+		ps = append(ps, Problem{Field: "position", Message: fmt.Sprintf("Chức vụ dài quá %d ký tự.", MaxAckName)})
+	}
+	if utf8.RuneCountInString(a.Note) > MaxAckNote {
+		ps = append(ps, Problem{Field: "note", Message: fmt.Sprintf("Ghi chú dài quá %d ký tự.", MaxAckNote)})
+	}
+	if len(ps) > 0 {
+		return Invalid("Thông tin xác nhận chưa hợp lệ.", ps...)
+	}
+	return nil
 }
 
 // Progress counts a document's dispatches by status, for the progress bar.

@@ -24,7 +24,7 @@ const (
 
 const dispatchColumns = `d.id, d.document_id, d.unit_id, d.email, d.message_id, d.queued_at, d.sent_at, d.read_at,
 	d.acknowledged_at, d.bounced_at, d.failed_at, d.fail_reason, d.reminded, d.deadline, d.mail_tag,
-	u.code, u.name, u.grp, u.ord`
+	d.ack_name, d.ack_position, d.ack_note, u.code, u.name, u.grp, u.ord`
 
 const dispatchFrom = ` FROM dispatches d JOIN units u ON u.id = d.unit_id`
 
@@ -46,7 +46,7 @@ func scanDispatch(sc interface{ Scan(...any) error }) (dispatchRow, error) {
 	)
 	if err := sc.Scan(&d.ID, &d.DocumentID, &d.UnitID, &d.Email, &d.MessageID, &queued, &sent, &read,
 		&ack, &bounced, &failed, &d.FailReason, &d.Reminded, &deadline, &tag,
-		&d.UnitCode, &d.UnitName, &grp, &r.order); err != nil {
+		&d.Ack.Name, &d.Ack.Position, &d.Ack.Note, &d.UnitCode, &d.UnitName, &grp, &r.order); err != nil {
 		return r, err
 	}
 	d.QueuedAt, d.SentAt, d.ReadAt = timePtr(queued), timePtr(sent), timePtr(read)
@@ -478,69 +478,137 @@ var milestoneColumn = map[vanthu.Milestone]string{
 // applied; applied reports that. Duplicate evidence changes nothing.
 // ENotFound if there is no such dispatch.
 func (s *Store) ApplyMilestone(ctx context.Context, dispatchID int64, m vanthu.Milestone, at time.Time, source vanthu.EventSource, actor, evidence string) (applied bool, err error) {
-	col, ok := milestoneColumn[m]
-	if !ok {
-		return false, vanthu.Invalid("Mốc trạng thái không hợp lệ.", vanthu.Problem{Field: "milestone", Message: "Mốc trạng thái không hợp lệ: " + string(m) + "."})
+	return s.ApplyEvidence(ctx, Evidence{DispatchID: dispatchID, Milestone: m, At: at, Source: source, Actor: actor, Ref: evidence})
+}
+
+// Evidence is something learnt about a dispatch: a milestone reached (an
+// acknowledgement with who confirmed, a bounce with its reason), or, with
+// no Milestone, a fact recorded as event Action without moving the status
+// (a receipt saying the message was deleted unread, a delay report).
+type Evidence struct {
+	DispatchID int64
+	Milestone  vanthu.Milestone // "" records Action only
+	Action     string           // event action when Milestone is ""; snake_case
+	At         time.Time
+	Source     vanthu.EventSource
+	Actor      string // "" is "system"
+	Ref        string // the evidence reference: a Message-ID, an IMAP UID, an address
+	// Detail is added to the event's JSON detail (the status and diagnostic
+	// of a bounce, the disposition of a receipt).
+	Detail map[string]any
+	// Ack is stored with an acknowledgement: who confirmed. Ignored for
+	// other milestones.
+	Ack *vanthu.Ack
+	// Reason is kept as the dispatch's failure reason with a bounce or a
+	// failure, unless one is already there.
+	Reason string
+}
+
+// ApplyEvidence records ev in one transaction; applied reports whether a
+// milestone was newly reached (always false for an Action-only evidence,
+// which is recorded every time). ENotFound if there is no such dispatch.
+func (s *Store) ApplyEvidence(ctx context.Context, ev Evidence) (applied bool, err error) {
+	if ev.Milestone != "" {
+		if _, ok := milestoneColumn[ev.Milestone]; !ok {
+			return false, vanthu.Invalid("Mốc trạng thái không hợp lệ.", vanthu.Problem{Field: "milestone", Message: "Mốc trạng thái không hợp lệ: " + string(ev.Milestone) + "."})
+		}
+	} else if ev.Action == "" {
+		return false, vanthu.Invalid("Thiếu mốc trạng thái.", vanthu.Problem{Field: "milestone", Message: "Thiếu mốc trạng thái."})
 	}
-	at = fromMS(toMS(at))
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		applied, err = s.applyEvidence(ctx, tx, ev)
+		return err
+	})
+	if err != nil {
+		return false, dbError("apply milestone", err)
+	}
+	return applied, nil
+}
+
+// applyEvidence is ApplyEvidence inside the caller's transaction.
+func (s *Store) applyEvidence(ctx context.Context, tx *sql.Tx, ev Evidence) (applied bool, err error) {
+	at := fromMS(toMS(ev.At))
+	if ev.At.IsZero() {
+		at = s.now()
+	}
+	actor, source := ev.Actor, ev.Source
 	if actor == "" {
 		actor = "system"
 	}
 	if source == "" {
 		source = sourceOf(actor)
 	}
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		applied = false
-		old, err := s.getDispatch(ctx, tx, "d.id = ?", dispatchID)
-		if err != nil {
-			return err
-		}
-		d := old
-		if !d.Apply(m, at) {
-			return nil
-		}
-		var (
-			sets    []string
-			args    []any
-			implied = []vanthu.Milestone{}
-		)
-		for _, k := range []vanthu.Milestone{vanthu.MilestoneQueued, vanthu.MilestoneSent, vanthu.MilestoneRead,
-			vanthu.MilestoneAcknowledged, vanthu.MilestoneBounced, vanthu.MilestoneFailed} {
-			if old.Reached(k) == nil && d.Reached(k) != nil {
-				// COALESCE keeps a value a concurrent writer set first.
-				sets = append(sets, milestoneColumn[k]+" = COALESCE("+milestoneColumn[k]+", ?)")
-				args = append(args, toMS(*d.Reached(k)))
-				if k != m {
-					implied = append(implied, k)
-				}
+	old, err := s.getDispatch(ctx, tx, "d.id = ?", ev.DispatchID)
+	if err != nil {
+		return false, err
+	}
+	detail := map[string]any{}
+	for k, v := range ev.Detail {
+		detail[k] = v
+	}
+	if ev.Milestone == "" {
+		b, _ := json.Marshal(detail)
+		return false, s.insertEvent(ctx, tx, &vanthu.Event{
+			At: at, Actor: actor, Action: ev.Action, Source: source,
+			Subject: dispatchSubject(ev.DispatchID), Detail: string(b), EvidenceRef: ev.Ref,
+		})
+	}
+	m, col := ev.Milestone, milestoneColumn[ev.Milestone]
+	d := old
+	if !d.Apply(m, at) {
+		return false, nil
+	}
+	var (
+		sets    []string
+		args    []any
+		implied = []vanthu.Milestone{}
+	)
+	for _, k := range []vanthu.Milestone{vanthu.MilestoneQueued, vanthu.MilestoneSent, vanthu.MilestoneRead,
+		vanthu.MilestoneAcknowledged, vanthu.MilestoneBounced, vanthu.MilestoneFailed} {
+		if old.Reached(k) == nil && d.Reached(k) != nil {
+			// COALESCE keeps a value a concurrent writer set first.
+			sets = append(sets, milestoneColumn[k]+" = COALESCE("+milestoneColumn[k]+", ?)")
+			args = append(args, toMS(*d.Reached(k)))
+			if k != m {
+				implied = append(implied, k)
 			}
 		}
-		if m == vanthu.MilestoneSent || m == vanthu.MilestoneRead || m == vanthu.MilestoneAcknowledged {
-			// Evidence that the unit got the mail ends any send attempt.
-			sets = append(sets, "lease_until = NULL")
-		}
-		args = append(args, dispatchID)
-		// The condition on m's column makes concurrent evidence apply
-		// once: the loser matches no row and records no event.
-		res, err := tx.ExecContext(ctx, s.rebind("UPDATE dispatches SET "+strings.Join(sets, ", ")+" WHERE id = ? AND "+col+" IS NULL"), args...)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return err
-		}
-		detail, _ := json.Marshal(map[string]any{"milestone": m, "implied": implied})
-		if err := s.insertEvent(ctx, tx, &vanthu.Event{
-			At: at, Actor: actor, Action: "dispatch_" + string(m), Source: source,
-			Subject: dispatchSubject(dispatchID), Detail: string(detail), EvidenceRef: evidence,
-		}); err != nil {
-			return err
-		}
-		applied = true
-		return nil
-	})
-	if err != nil {
-		return false, dbError("apply milestone", err)
 	}
-	return applied, nil
+	if m == vanthu.MilestoneSent || m == vanthu.MilestoneRead || m == vanthu.MilestoneAcknowledged {
+		// Evidence that the unit got the mail ends any send attempt.
+		sets = append(sets, "lease_until = NULL")
+	}
+	if m == vanthu.MilestoneAcknowledged && ev.Ack != nil {
+		sets = append(sets, "ack_name = ?", "ack_position = ?", "ack_note = ?")
+		args = append(args, ev.Ack.Name, ev.Ack.Position, ev.Ack.Note)
+		for k, v := range map[string]string{"name": ev.Ack.Name, "position": ev.Ack.Position, "note": ev.Ack.Note} {
+			if v != "" {
+				detail[k] = v
+			}
+		}
+	}
+	if (m == vanthu.MilestoneBounced || m == vanthu.MilestoneFailed) && ev.Reason != "" {
+		sets = append(sets, "fail_reason = CASE WHEN fail_reason = '' THEN ? ELSE fail_reason END")
+		args = append(args, ev.Reason)
+		detail["reason"] = ev.Reason
+	}
+	args = append(args, ev.DispatchID)
+	// The condition on m's column makes concurrent evidence apply once:
+	// the loser matches no row and records no event.
+	res, err := tx.ExecContext(ctx, s.rebind("UPDATE dispatches SET "+strings.Join(sets, ", ")+" WHERE id = ? AND "+col+" IS NULL"), args...)
+	if err != nil {
+		return false, err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return false, err
+	}
+	detail["milestone"], detail["implied"] = m, implied
+	b, _ := json.Marshal(detail)
+	if err := s.insertEvent(ctx, tx, &vanthu.Event{
+		At: at, Actor: actor, Action: "dispatch_" + string(m), Source: source,
+		Subject: dispatchSubject(ev.DispatchID), Detail: string(b), EvidenceRef: ev.Ref,
+	}); err != nil {
+		return false, err
+	}
+	return true, nil
 }

@@ -75,6 +75,8 @@ func runSuite(t *testing.T, newDSN opener) {
 		{"DocumentProgress", testDocumentProgress},
 		{"Reminders", testReminders},
 		{"ApplyMilestone", testApplyMilestone},
+		{"AcknowledgeWithPerson", testAcknowledgeWithPerson},
+		{"Inbox", testInbox},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newDSN) })
