@@ -276,7 +276,7 @@ func checkMessage(t *testing.T, p *pipeline, doc vanthu.Document, ds map[int64]v
 	if !bytes.Equal(pdf, want) || pdfName != directive.FileName(doc) {
 		t.Errorf("attachment %q (%d bytes) is not the issued PDF %q", pdfName, len(pdf), directive.FileName(doc))
 	}
-	link := regexp.MustCompile(`https://vanthu\.test/xac-nhan/([A-Za-z0-9_-]+)`).FindStringSubmatch(text)
+	link := regexp.MustCompile(`https://vanthu\.test/a/([A-Za-z0-9_-]+)`).FindStringSubmatch(text)
 	if link == nil {
 		t.Fatalf("no acknowledgement link in:\n%s", text)
 	}

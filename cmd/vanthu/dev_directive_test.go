@@ -152,7 +152,7 @@ func TestDevIssueDirective(t *testing.T) {
 		if !strings.Contains(msg, ".pdf") || !strings.Contains(msg, "application/pdf") {
 			t.Errorf("the message to %s has no PDF attachment", addr)
 		}
-		m := regexp.MustCompile(`https?://[^\s"<]+/xac-nhan/[A-Za-z0-9_-]+`).FindString(msg)
+		m := regexp.MustCompile(`https?://[^\s"<]+/a/[A-Za-z0-9_-]+`).FindString(msg)
 		if m == "" {
 			t.Fatalf("no acknowledgement link in the message to %s", addr)
 		}

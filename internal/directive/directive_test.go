@@ -166,7 +166,7 @@ func TestComposeDirectiveGolden(t *testing.T) {
 	if env.From != "vanban+q7vj2mx0cypr8tkw@snv.vinhlong.gov.vn" || env.MessageID != "vanthu.d42.q7vj2mx0cypr8tkw@snv.vinhlong.gov.vn" {
 		t.Errorf("envelope from %q, id %q", env.From, env.MessageID)
 	}
-	if link := c.AckURL(d); !strings.HasPrefix(link, "https://vanthu.snv.vinhlong.gov.vn/xac-nhan/") || strings.Contains(link, "//xac") {
+	if link := c.AckURL(d); !strings.HasPrefix(link, "https://vanthu.snv.vinhlong.gov.vn/a/") || strings.Contains(link, "//xac") {
 		t.Errorf("ack URL %q", link)
 	}
 	golden(t, "directive.eml", env.Data)

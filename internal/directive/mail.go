@@ -56,7 +56,7 @@ func MessageID(d vanthu.Dispatch, officeAddr string) string {
 
 // AckURL is the acknowledgement link of a dispatch.
 func (c *Composer) AckURL(d vanthu.Dispatch) string {
-	return strings.TrimRight(c.BaseURL, "/") + "/xac-nhan/" + Token(c.Key, d.MailTag)
+	return strings.TrimRight(c.BaseURL, "/") + "/a/" + Token(c.Key, d.MailTag)
 }
 
 // Directive composes the message carrying doc's PDF to the unit of d: the

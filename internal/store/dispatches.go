@@ -478,36 +478,13 @@ var milestoneColumn = map[vanthu.Milestone]string{
 // applied; applied reports that. Duplicate evidence changes nothing.
 // ENotFound if there is no such dispatch.
 func (s *Store) ApplyMilestone(ctx context.Context, dispatchID int64, m vanthu.Milestone, at time.Time, source vanthu.EventSource, actor, evidence string) (applied bool, err error) {
-	return s.ApplyEvidence(ctx, Evidence{DispatchID: dispatchID, Milestone: m, At: at, Source: source, Actor: actor, Ref: evidence})
-}
-
-// Evidence is something learnt about a dispatch: a milestone reached (an
-// acknowledgement with who confirmed, a bounce with its reason), or, with
-// no Milestone, a fact recorded as event Action without moving the status
-// (a receipt saying the message was deleted unread, a delay report).
-type Evidence struct {
-	DispatchID int64
-	Milestone  vanthu.Milestone // "" records Action only
-	Action     string           // event action when Milestone is ""; snake_case
-	At         time.Time
-	Source     vanthu.EventSource
-	Actor      string // "" is "system"
-	Ref        string // the evidence reference: a Message-ID, an IMAP UID, an address
-	// Detail is added to the event's JSON detail (the status and diagnostic
-	// of a bounce, the disposition of a receipt).
-	Detail map[string]any
-	// Ack is stored with an acknowledgement: who confirmed. Ignored for
-	// other milestones.
-	Ack *vanthu.Ack
-	// Reason is kept as the dispatch's failure reason with a bounce or a
-	// failure, unless one is already there.
-	Reason string
+	return s.ApplyEvidence(ctx, vanthu.Evidence{DispatchID: dispatchID, Milestone: m, At: at, Source: source, Actor: actor, Ref: evidence})
 }
 
 // ApplyEvidence records ev in one transaction; applied reports whether a
 // milestone was newly reached (always false for an Action-only evidence,
 // which is recorded every time). ENotFound if there is no such dispatch.
-func (s *Store) ApplyEvidence(ctx context.Context, ev Evidence) (applied bool, err error) {
+func (s *Store) ApplyEvidence(ctx context.Context, ev vanthu.Evidence) (applied bool, err error) {
 	if ev.Milestone != "" {
 		if _, ok := milestoneColumn[ev.Milestone]; !ok {
 			return false, vanthu.Invalid("Mốc trạng thái không hợp lệ.", vanthu.Problem{Field: "milestone", Message: "Mốc trạng thái không hợp lệ: " + string(ev.Milestone) + "."})
@@ -526,7 +503,7 @@ func (s *Store) ApplyEvidence(ctx context.Context, ev Evidence) (applied bool, e
 }
 
 // applyEvidence is ApplyEvidence inside the caller's transaction.
-func (s *Store) applyEvidence(ctx context.Context, tx *sql.Tx, ev Evidence) (applied bool, err error) {
+func (s *Store) applyEvidence(ctx context.Context, tx *sql.Tx, ev vanthu.Evidence) (applied bool, err error) {
 	at := fromMS(toMS(ev.At))
 	if ev.At.IsZero() {
 		at = s.now()

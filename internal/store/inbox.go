@@ -83,7 +83,7 @@ func (s *Store) saveInboxState(ctx context.Context, q querier, mailbox string, u
 // as InboundDuplicate and ev is not applied. Otherwise m.Outcome is kept,
 // except that InboundApplied becomes InboundRecorded when the milestone
 // had been reached already. m.ID and m.Outcome are set.
-func (s *Store) RecordInbound(ctx context.Context, m *vanthu.InboundMail, ev *Evidence) (recorded bool, err error) {
+func (s *Store) RecordInbound(ctx context.Context, m *vanthu.InboundMail, ev *vanthu.Evidence) (recorded bool, err error) {
 	now := s.now()
 	if m.ReceivedAt.IsZero() {
 		m.ReceivedAt = now

@@ -18,13 +18,13 @@ func testAcknowledgeWithPerson(t *testing.T, newDSN opener) {
 	_, by := f.issueTo(t, "SNV", "STC")
 	d := by["SNV"]
 	ack := &vanthu.Ack{Name: "Nguyễn Thị Hồng", Position: "Văn thư", Note: "Đã vào sổ."}
-	applied, err := st.ApplyEvidence(ctx, store.Evidence{DispatchID: d.ID, Milestone: vanthu.MilestoneAcknowledged, At: t0.Add(time.Hour),
+	applied, err := st.ApplyEvidence(ctx, vanthu.Evidence{DispatchID: d.ID, Milestone: vanthu.MilestoneAcknowledged, At: t0.Add(time.Hour),
 		Source: vanthu.SourceWeb, Actor: "SNV", Ref: "ack page", Ack: ack})
 	if err != nil || !applied {
 		t.Fatalf("ApplyEvidence = %v, %v", applied, err)
 	}
 	// A second confirmation changes neither the time nor the person.
-	applied, err = st.ApplyEvidence(ctx, store.Evidence{DispatchID: d.ID, Milestone: vanthu.MilestoneAcknowledged, At: t0.Add(2 * time.Hour),
+	applied, err = st.ApplyEvidence(ctx, vanthu.Evidence{DispatchID: d.ID, Milestone: vanthu.MilestoneAcknowledged, At: t0.Add(2 * time.Hour),
 		Source: vanthu.SourceAPI, Actor: "SNV", Ack: &vanthu.Ack{Name: "Người khác"}})
 	if err != nil || applied {
 		t.Fatalf("second ApplyEvidence = %v, %v; want not applied", applied, err)
@@ -41,12 +41,12 @@ func testAcknowledgeWithPerson(t *testing.T, newDSN opener) {
 	// A bounce keeps its reason; an event-only evidence is recorded each time
 	// and moves nothing.
 	s := by["STC"]
-	if _, err := st.ApplyEvidence(ctx, store.Evidence{DispatchID: s.ID, Milestone: vanthu.MilestoneBounced, Source: vanthu.SourceIMAPDSN,
+	if _, err := st.ApplyEvidence(ctx, vanthu.Evidence{DispatchID: s.ID, Milestone: vanthu.MilestoneBounced, Source: vanthu.SourceIMAPDSN,
 		Reason: "5.1.1 user unknown", Detail: map[string]any{"status": "5.1.1"}}); err != nil {
 		t.Fatal(err)
 	}
 	for range 2 {
-		if applied, err := st.ApplyEvidence(ctx, store.Evidence{DispatchID: s.ID, Action: "dispatch_mdn_deleted", Source: vanthu.SourceIMAPMDN}); err != nil || applied {
+		if applied, err := st.ApplyEvidence(ctx, vanthu.Evidence{DispatchID: s.ID, Action: "dispatch_mdn_deleted", Source: vanthu.SourceIMAPMDN}); err != nil || applied {
 			t.Fatalf("event-only evidence = %v, %v", applied, err)
 		}
 	}
@@ -57,10 +57,10 @@ func testAcknowledgeWithPerson(t *testing.T, newDSN opener) {
 	if a := actions(t, st, fmt.Sprintf("dispatch:%d", s.ID)); len(a) != 3 || a[0] != "dispatch_mdn_deleted" || a[2] != "dispatch_bounced" {
 		t.Fatalf("STC events = %v", a)
 	}
-	if _, err := st.ApplyEvidence(ctx, store.Evidence{DispatchID: s.ID}); vanthu.ErrorCodeOf(err) != vanthu.EInvalid {
+	if _, err := st.ApplyEvidence(ctx, vanthu.Evidence{DispatchID: s.ID}); vanthu.ErrorCodeOf(err) != vanthu.EInvalid {
 		t.Fatalf("evidence without milestone or action: %v", err)
 	}
-	if _, err := st.ApplyEvidence(ctx, store.Evidence{DispatchID: 999999, Milestone: vanthu.MilestoneRead}); vanthu.ErrorCodeOf(err) != vanthu.ENotFound {
+	if _, err := st.ApplyEvidence(ctx, vanthu.Evidence{DispatchID: 999999, Milestone: vanthu.MilestoneRead}); vanthu.ErrorCodeOf(err) != vanthu.ENotFound {
 		t.Fatalf("unknown dispatch: %v", err)
 	}
 }
@@ -91,10 +91,10 @@ func testInbox(t *testing.T, newDSN opener) {
 			t.Fatalf("InboxState = %d/%d %v %v; want %d/%d", v, uid, ok, err, wantV, wantUID)
 		}
 	}
-	read := func(uid uint32, mid string) (*vanthu.InboundMail, *store.Evidence) {
+	read := func(uid uint32, mid string) (*vanthu.InboundMail, *vanthu.Evidence) {
 		return &vanthu.InboundMail{Mailbox: "INBOX", UIDValidity: 7, UID: uid, MessageID: mid, Kind: vanthu.InboundKindMDN,
 				Outcome: vanthu.InboundApplied, DispatchID: d.ID, Milestone: vanthu.MilestoneRead, Raw: []byte("raw " + mid)},
-			&store.Evidence{DispatchID: d.ID, Milestone: vanthu.MilestoneRead, At: t0.Add(time.Hour), Source: vanthu.SourceIMAPMDN, Ref: mid}
+			&vanthu.Evidence{DispatchID: d.ID, Milestone: vanthu.MilestoneRead, At: t0.Add(time.Hour), Source: vanthu.SourceIMAPMDN, Ref: mid}
 	}
 	m, ev := read(3, "mdn-1@unit.vn")
 	if rec, err := st.RecordInbound(ctx, m, ev); err != nil || !rec || m.Outcome != vanthu.InboundApplied {
@@ -131,7 +131,7 @@ func testInbox(t *testing.T, newDSN opener) {
 	state(8, 0)
 	m, _ = read(1, "mdn-1@unit.vn")
 	m.UIDValidity = 8
-	ack := &store.Evidence{DispatchID: d.ID, Milestone: vanthu.MilestoneAcknowledged, Source: vanthu.SourceIMAPReply}
+	ack := &vanthu.Evidence{DispatchID: d.ID, Milestone: vanthu.MilestoneAcknowledged, Source: vanthu.SourceIMAPReply}
 	if rec, err := st.RecordInbound(ctx, m, ack); err != nil || !rec || m.Outcome != vanthu.InboundDuplicate {
 		t.Fatalf("rescanned = %v, %v, %s", rec, err, m.Outcome)
 	}

@@ -3,14 +3,18 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"golang.org/x/text/unicode/norm"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/sonoivu/vanthu"
+	"github.com/sonoivu/vanthu/internal/web"
 )
 
 // seedUnits creates three active units and one inactive one.
@@ -632,7 +636,7 @@ func TestAcknowledgementPage(t *testing.T) {
 	unit := units[1]
 	disp := byUnit[unit.ID]
 	tok := ackToken(d.ID, unit.ID)
-	path := "/xac-nhan/" + tok
+	path := "/a/" + tok
 
 	// Opening the page: no login, shows the document, marks it read.
 	resp := f.do("GET", path, nil, cred{})
@@ -651,15 +655,29 @@ func TestAcknowledgementPage(t *testing.T) {
 		t.Fatalf("after opening: %+v %v", got, err)
 	}
 
-	// Acknowledging.
-	resp = f.do("POST", path, nil, cred{}, "Content-Type", "application/x-www-form-urlencoded", "Sec-Fetch-Site", "same-origin")
+	// The form asks for the person: without a name nothing is recorded.
+	form := func(v url.Values) io.Reader { return strings.NewReader(v.Encode()) }
+	formHdr := []string{"Content-Type", "application/x-www-form-urlencoded", "Sec-Fetch-Site", "same-origin"}
+	resp = f.do("POST", path, form(url.Values{"name": {"  "}, "position": {"Văn thư"}}), cred{}, formHdr...)
+	wantStatus(t, resp, http.StatusUnprocessableEntity)
+	page = bodyString(t, resp)
+	if !strings.Contains(page, "Vui lòng nhập họ và tên người xác nhận.") || !strings.Contains(page, `value="Văn thư"`) {
+		t.Errorf("refused form page lacks the field error or lost the typed position:\n%s", page)
+	}
+	if got, _ := f.st.GetDispatch(ctx, disp.ID); got.AcknowledgedAt != nil {
+		t.Fatal("a form without a name acknowledged")
+	}
+
+	// Acknowledging, with decomposed (NFD) input stored as NFC.
+	resp = f.do("POST", path, form(url.Values{"name": {norm.NFD.String("Nguyễn Thị Hồng")}, "position": {"Văn thư"}, "note": {"Đã vào sổ công văn đến."}}), cred{}, formHdr...)
 	wantStatus(t, resp, http.StatusOK)
 	page = bodyString(t, resp)
-	if !strings.Contains(page, "Cảm ơn! Đơn vị đã xác nhận nhận văn bản lúc") || strings.Contains(page, `id="ack-button"`) {
+	if !strings.Contains(page, "Cảm ơn! Đơn vị đã xác nhận nhận văn bản lúc") || strings.Contains(page, `id="ack-button"`) ||
+		!strings.Contains(page, "Nguyễn Thị Hồng") {
 		t.Errorf("thank-you page:\n%s", page)
 	}
 	got, err = f.st.GetDispatch(ctx, disp.ID)
-	if err != nil || got.AcknowledgedAt == nil {
+	if err != nil || got.AcknowledgedAt == nil || got.Ack != (vanthu.Ack{Name: "Nguyễn Thị Hồng", Position: "Văn thư", Note: "Đã vào sổ công văn đến."}) {
 		t.Fatalf("after ack: %+v %v", got, err)
 	}
 	ackAt := *got.AcknowledgedAt
@@ -673,20 +691,20 @@ func TestAcknowledgementPage(t *testing.T) {
 			acks = append(acks, e)
 		}
 	}
-	if len(acks) != 1 || acks[0].Source != vanthu.SourceWeb || acks[0].Actor != unit.Code {
+	if len(acks) != 1 || acks[0].Source != vanthu.SourceWeb || acks[0].Actor != unit.Code || !strings.Contains(acks[0].Detail, `"name":"Nguyễn Thị Hồng"`) {
 		t.Errorf("ack events %+v", acks)
 	}
 
-	// A second POST is idempotent and says when it was acknowledged.
-	resp = f.do("POST", path, nil, cred{}, "Content-Type", "application/x-www-form-urlencoded")
+	// A second POST is idempotent and shows the first confirmation.
+	resp = f.do("POST", path, form(url.Values{"name": {"Trần Văn Khác"}}), cred{}, formHdr...)
 	wantStatus(t, resp, http.StatusOK)
 	page = bodyString(t, resp)
 	when := ackAt.In(vanthu.Location).Format("02/01/2006 15:04")
-	if !strings.Contains(page, "Văn bản đã được xác nhận trước đó, lúc "+when) {
-		t.Errorf("second ack page lacks the first time %s:\n%s", when, page)
+	if !strings.Contains(page, "Văn bản đã được xác nhận trước đó, lúc "+when) || !strings.Contains(page, "Nguyễn Thị Hồng") || strings.Contains(page, "Trần Văn Khác") {
+		t.Errorf("second ack page lacks the first confirmation %s:\n%s", when, page)
 	}
-	if again, _ := f.st.GetDispatch(ctx, disp.ID); !again.AcknowledgedAt.Equal(ackAt) {
-		t.Errorf("second ack moved the time: %v → %v", ackAt, again.AcknowledgedAt)
+	if again, _ := f.st.GetDispatch(ctx, disp.ID); !again.AcknowledgedAt.Equal(ackAt) || again.Ack.Name != "Nguyễn Thị Hồng" {
+		t.Errorf("second ack changed the first: %v %+v", again.AcknowledgedAt, again.Ack)
 	}
 	evs, _ = f.store.ListEvents(ctx, fmt.Sprintf("dispatch:%d", disp.ID), 10)
 	n := 0
@@ -701,14 +719,14 @@ func TestAcknowledgementPage(t *testing.T) {
 
 	// A cross-site POST is still refused: the ack form keeps CSRF protection.
 	other := units[0]
-	resp = f.do("POST", "/xac-nhan/"+ackToken(d.ID, other.ID), nil, cred{}, "Sec-Fetch-Site", "cross-site")
+	resp = f.do("POST", "/a/"+ackToken(d.ID, other.ID), nil, cred{}, "Sec-Fetch-Site", "cross-site")
 	wantStatus(t, resp, http.StatusForbidden)
 	if got, _ := f.st.GetDispatch(ctx, byUnit[other.ID].ID); got.AcknowledgedAt != nil {
 		t.Error("cross-site POST acknowledged")
 	}
 
 	// Downloading the PDF marks it read too.
-	resp = f.do("GET", "/xac-nhan/"+ackToken(d.ID, other.ID)+"/van-ban.pdf", nil, cred{})
+	resp = f.do("GET", "/a/"+ackToken(d.ID, other.ID)+"/van-ban.pdf", nil, cred{})
 	wantStatus(t, resp, http.StatusOK)
 	if ct := resp.Header.Get("Content-Type"); ct != "application/pdf" || !strings.HasPrefix(bodyString(t, resp), "%PDF-") {
 		t.Errorf("pdf %q", ct)
@@ -718,12 +736,146 @@ func TestAcknowledgementPage(t *testing.T) {
 	}
 
 	// Unknown tokens: a Vietnamese 404, nothing touched.
-	for _, p := range []string{"/xac-nhan/khong-co", "/xac-nhan/" + strings.Repeat("x", 300), "/xac-nhan/khong-co/van-ban.pdf"} {
+	for _, p := range []string{"/a/khong-co", "/a/" + strings.Repeat("x", 300), "/a/khong-co/van-ban.pdf"} {
 		resp = f.do("GET", p, nil, cred{})
 		wantStatus(t, resp, http.StatusNotFound)
 		if b := bodyString(t, resp); !strings.Contains(b, "Liên kết xác nhận không đúng") {
 			t.Errorf("%s: 404 page:\n%s", p, b)
 		}
 	}
-	wantStatus(t, f.do("POST", "/xac-nhan/khong-co", nil, cred{}), http.StatusNotFound)
+	wantStatus(t, f.do("POST", "/a/khong-co", nil, cred{}), http.StatusNotFound)
+}
+
+// TestAcknowledgementLinkLimits: an expired link answers 410, and an
+// address that keeps trying unknown tokens is slowed down with 429 while
+// other addresses are not.
+func TestAcknowledgementLinkLimits(t *testing.T) {
+	now := time.Now()
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	f := newFixture(t, func(c *web.Config) { c.Now = clock; c.AckLinkTTL = 30 * 24 * time.Hour })
+	d, units := f.issuedDocument()
+	tok := ackToken(d.ID, units[0].ID)
+	wantStatus(t, f.do("GET", "/a/"+tok, nil, cred{}), http.StatusOK)
+
+	for i := range 20 {
+		resp := f.do("GET", fmt.Sprintf("/a/doan-bua-%d", i), nil, cred{})
+		wantStatus(t, resp, http.StatusNotFound)
+	}
+	resp := f.do("GET", "/a/"+tok, nil, cred{})
+	wantStatus(t, resp, http.StatusTooManyRequests)
+	if b := bodyString(t, resp); !strings.Contains(b, "Quá nhiều lần mở liên kết không đúng") {
+		t.Errorf("429 page:\n%s", b)
+	}
+	resp = f.json("POST", "/api/v1/acks/"+tok, `{"status":"03"}`, cred{})
+	wantStatus(t, resp, http.StatusTooManyRequests)
+	// The block lasts the window, then the good link works again.
+	mu.Lock()
+	now = now.Add(11 * time.Minute)
+	mu.Unlock()
+	wantStatus(t, f.do("GET", "/a/"+tok, nil, cred{}), http.StatusOK)
+}
+
+func TestAcknowledgementLinkExpired(t *testing.T) {
+	now := time.Now()
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	f := newFixture(t, func(c *web.Config) { c.Now = clock; c.AckLinkTTL = 30 * 24 * time.Hour })
+	d, units := f.issuedDocument()
+	tok := ackToken(d.ID, units[0].ID)
+	mu.Lock()
+	now = now.Add(31 * 24 * time.Hour)
+	mu.Unlock()
+	for _, p := range []string{"/a/" + tok, "/a/" + tok + "/van-ban.pdf"} {
+		resp := f.do("GET", p, nil, cred{})
+		wantStatus(t, resp, http.StatusGone)
+		if b := bodyString(t, resp); !strings.Contains(b, "Liên kết xác nhận đã hết hạn") {
+			t.Errorf("%s: 410 page:\n%s", p, b)
+		}
+	}
+	wantStatus(t, f.json("POST", "/api/v1/acks/"+tok, `{"status":"acknowledged"}`, cred{}), http.StatusGone)
+	ds, _ := f.st.ListDispatches(context.Background(), d.ID)
+	for _, x := range ds {
+		if x.ReadAt != nil || x.AcknowledgedAt != nil {
+			t.Fatalf("an expired link recorded something: %+v", x)
+		}
+	}
+}
+
+// TestMachineAcknowledgement: a unit's document system reports the steps
+// of the national exchange ladder through the API.
+func TestMachineAcknowledgement(t *testing.T) {
+	f := newFixture(t)
+	d, units := f.issuedDocument()
+	ctx := context.Background()
+	ds, _ := f.st.ListDispatches(ctx, d.ID)
+	byUnit := map[int64]vanthu.Dispatch{}
+	for _, x := range ds {
+		byUnit[x.UnitID] = x
+	}
+	u := units[0]
+	tok := ackToken(d.ID, u.ID)
+	type ackResp struct {
+		DispatchID     int64      `json:"dispatch_id"`
+		Document       string     `json:"document"`
+		Status         string     `json:"status"`
+		Applied        bool       `json:"applied"`
+		ReadAt         *time.Time `json:"read_at"`
+		AcknowledgedAt *time.Time `json:"acknowledged_at"`
+		Ack            vanthu.Ack `json:"ack"`
+	}
+	post := func(body string, want int) ackResp {
+		t.Helper()
+		resp := f.json("POST", "/api/v1/acks/"+tok, body, cred{})
+		wantStatus(t, resp, want)
+		if want != http.StatusOK {
+			return ackResp{}
+		}
+		return decode[ackResp](t, resp)
+	}
+	// Bad input names the field and records nothing.
+	resp := f.json("POST", "/api/v1/acks/"+tok, `{"status":"07"}`, cred{})
+	wantStatus(t, resp, http.StatusUnprocessableEntity)
+	if e := decode[apiError](t, resp); !slices.Equal(problemFields(e), []string{"status"}) {
+		t.Errorf("bad status problems = %v", problemFields(e))
+	}
+	resp = f.json("POST", "/api/v1/acks/"+tok, `{"status":"03","name":"`+strings.Repeat("x", 201)+`"}`, cred{})
+	wantStatus(t, resp, http.StatusUnprocessableEntity)
+	wantStatus(t, f.json("POST", "/api/v1/acks/khong-co", `{"status":"03"}`, cred{}), http.StatusNotFound)
+	if got, _ := f.st.GetDispatch(ctx, byUnit[u.ID].ID); got.ReadAt != nil || got.AcknowledgedAt != nil {
+		t.Fatalf("bad requests recorded: %+v", got)
+	}
+	evs, _ := f.store.ListEvents(ctx, fmt.Sprintf("dispatch:%d", byUnit[u.ID].ID), 10)
+	before := len(evs)
+
+	// 01 arrived: recorded, status unchanged.
+	r := post(`{"status":"01"}`, http.StatusOK)
+	if r.Applied || r.Status != "queued" || r.DispatchID != byUnit[u.ID].ID || r.Document != d.Symbol {
+		t.Errorf("01 = %+v", r)
+	}
+	// read, then 03 registered = acknowledged, with the person.
+	if r = post(`{"status":"read"}`, http.StatusOK); !r.Applied || r.Status != "read" || r.ReadAt == nil {
+		t.Errorf("read = %+v", r)
+	}
+	r = post(`{"status":"03","name":"Lê Văn Bình","position":"Văn thư"}`, http.StatusOK)
+	if !r.Applied || r.Status != "acknowledged" || r.AcknowledgedAt == nil || r.Ack.Name != "Lê Văn Bình" {
+		t.Errorf("03 = %+v", r)
+	}
+	first := *r.AcknowledgedAt
+	// 06 done later: idempotent, the first acknowledgement stands.
+	r = post(`{"status":"06","name":"Người khác"}`, http.StatusOK)
+	if r.Applied || !r.AcknowledgedAt.Equal(first) || r.Ack.Name != "Lê Văn Bình" {
+		t.Errorf("06 after 03 = %+v", r)
+	}
+	evs, _ = f.store.ListEvents(ctx, fmt.Sprintf("dispatch:%d", byUnit[u.ID].ID), 10)
+	var actions []string
+	for _, e := range evs[:len(evs)-before] {
+		actions = append(actions, e.Action+"/"+string(e.Source))
+	}
+	if want := []string{"dispatch_acknowledged/api", "dispatch_read/api", "dispatch_arrived/api"}; !slices.Equal(actions, want) {
+		t.Errorf("events = %v, want %v", actions, want)
+	}
+	if !strings.Contains(evs[0].Detail, `"ladder":"03"`) {
+		t.Errorf("ack event detail %s lacks the ladder code", evs[0].Detail)
+	}
 }

@@ -116,7 +116,7 @@ func (s *Server) wrap(rt Route) http.Handler {
 			r.Body = http.MaxBytesReader(w, r.Body, limit)
 		}
 		fail := func(err error) {
-			if rt.Auth == AuthAPI {
+			if rt.Auth == AuthAPI || (rt.Auth == AuthNone && isAPIPath(rt.Pattern)) {
 				s.writeError(w, r, err)
 			} else {
 				s.renderError(w, r, err)

@@ -69,9 +69,10 @@ func (s *Server) routeTable() []Route {
 		{Method: "POST", Pattern: "/documents/{id}/remind", Auth: AuthSession, Roles: editors, Summary: "Remind the units now", page: true, handler: s.pageRemind},
 
 		// Public: the token in the link is the credential of the unit.
-		{Method: "GET", Pattern: "/xac-nhan/{token}", Summary: "Acknowledgement page of a unit", page: true, handler: s.pageAck},
-		{Method: "POST", Pattern: "/xac-nhan/{token}", Summary: "Acknowledge receipt", page: true, handler: s.pageAckConfirm},
-		{Method: "GET", Pattern: "/xac-nhan/{token}/van-ban.pdf", Summary: "Download the document (marks it read)", page: true, handler: s.ackPDF},
+		{Method: "GET", Pattern: "/a/{token}", Summary: "Acknowledgement page of a unit", page: true, handler: s.pageAck},
+		{Method: "POST", Pattern: "/a/{token}", Summary: "Acknowledge receipt", page: true, handler: s.pageAckConfirm},
+		{Method: "GET", Pattern: "/a/{token}/van-ban.pdf", Summary: "Download the document (marks it read)", page: true, handler: s.ackPDF},
+		{Method: "POST", Pattern: "/api/v1/acks/{token}", Summary: "A unit's document system reports receipt, reading or acknowledgement", handler: s.apiAck},
 	}
 	if s.cfg.Metrics != nil {
 		rs = append(rs, Route{Method: "GET", Pattern: "/metrics", Summary: "Prometheus metrics", handler: mount(s.cfg.Metrics)})

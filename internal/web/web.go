@@ -69,6 +69,9 @@ type Store interface {
 	DispatchByToken(ctx context.Context, tokenHash []byte) (vanthu.Dispatch, error)
 	// ApplyMilestone records m once; applied is false if it was already set.
 	ApplyMilestone(ctx context.Context, dispatchID int64, m vanthu.Milestone, at time.Time, source vanthu.EventSource, actor, evidence string) (applied bool, err error)
+	// ApplyEvidence records a milestone with its details (who acknowledged)
+	// or, without a milestone, a fact as an event.
+	ApplyEvidence(ctx context.Context, ev vanthu.Evidence) (applied bool, err error)
 }
 
 // Jobs is the queue side the web layer triggers (the worker package's client).
@@ -168,6 +171,9 @@ type Config struct {
 	DevMode bool
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// AckLinkTTL is how long after a dispatch was queued its
+	// acknowledgement link works (default a year); later it answers 410.
+	AckLinkTTL time.Duration
 }
 
 // AuthKind says how a route authenticates its caller.
@@ -211,17 +217,20 @@ type Route struct {
 
 // Server is the HTTP server of vanthu.
 type Server struct {
-	cfg       Config
-	log       *slog.Logger
-	store     Store
-	jobs      Jobs
-	now       func() time.Time
-	pages     map[string]*template.Template
-	static    fs.FS
-	routes    []Route
-	handler   http.Handler
-	limiter   *loginLimiter
-	dummyHash func() []byte
+	cfg     Config
+	log     *slog.Logger
+	store   Store
+	jobs    Jobs
+	now     func() time.Time
+	pages   map[string]*template.Template
+	static  fs.FS
+	routes  []Route
+	handler http.Handler
+	limiter *loginLimiter
+	// ackLimiter counts unknown acknowledgement tokens per address, so a
+	// client cannot guess tokens at speed.
+	ackLimiter *loginLimiter
+	dummyHash  func() []byte
 }
 
 // New builds a Server. Templates are parsed here, so a broken template fails
@@ -256,7 +265,12 @@ func New(cfg Config) (*Server, error) {
 		jobs:  cfg.Jobs,
 		now:   cfg.Now,
 	}
+	if cfg.AckLinkTTL <= 0 {
+		cfg.AckLinkTTL = 365 * 24 * time.Hour
+		s.cfg.AckLinkTTL = cfg.AckLinkTTL
+	}
 	s.limiter = newLoginLimiter(cfg.Now, 5, 15*time.Minute)
+	s.ackLimiter = newLoginLimiter(cfg.Now, maxBadAckTokens, 10*time.Minute)
 	// A real bcrypt hash to compare against when the user does not exist,
 	// so that a login for an unknown name costs as much as for a known one.
 	// Made on first use: it costs a bcrypt round that start-up need not pay.
