@@ -21,18 +21,20 @@ const (
 	MilestoneFailed       Milestone = "failed"
 )
 
-// rank orders milestones for the status: the highest reached wins. A unit
-// that acknowledged has obviously received the mail, so a bounce report
-// arriving later (a second mailbox of the unit, say) does not hide that.
+// rank orders milestones for the status: the highest reached wins. A
+// bounce comes after the SMTP server accepted the message, so it outranks
+// sent; a unit that read or acknowledged has obviously received the mail,
+// so a bounce report arriving later (from a second mailbox of the unit,
+// say) does not hide that. Sent and failed exclude each other.
 func (m Milestone) rank() int {
 	switch m {
 	case MilestoneQueued:
 		return 1
-	case MilestoneFailed:
-		return 2
-	case MilestoneBounced:
-		return 3
 	case MilestoneSent:
+		return 2
+	case MilestoneFailed:
+		return 3
+	case MilestoneBounced:
 		return 4
 	case MilestoneRead:
 		return 5

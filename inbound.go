@@ -49,3 +49,12 @@ type InboundMail struct {
 	ReviewedAt  *time.Time `json:"reviewed_at,omitempty"`
 	ReviewedBy  string     `json:"reviewed_by,omitempty"`
 }
+
+// InboundFilter selects inbound mail for the clerk's list.
+type InboundFilter struct {
+	// Review lists only unmatched and malformed mail not yet reviewed.
+	Review bool
+	// DispatchID lists the mail matched to one dispatch.
+	DispatchID int64
+	Limit      int // default 100, at most 10000
+}

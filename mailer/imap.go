@@ -258,6 +258,25 @@ func (m *Mailbox) AddFlags(ctx context.Context, uid uint32, flags ...string) err
 	return nil
 }
 
+// Move moves a message to folder, creating the folder the first time
+// (go-imap falls back to COPY + STORE \Deleted + EXPUNGE on servers
+// without MOVE).
+func (m *Mailbox) Move(ctx context.Context, uid uint32, folder string) error {
+	stop := context.AfterFunc(ctx, func() { _ = m.c.Close() })
+	defer stop()
+	set := imap.UIDSetNum(imap.UID(uid))
+	if _, err := m.c.Move(set, folder).Wait(); err != nil {
+		// The usual cause is a folder that does not exist yet (TRYCREATE);
+		// create it and try once more. An error from Create (it exists
+		// already) is not the interesting one: the second Move's is.
+		_ = m.c.Create(folder, nil).Wait()
+		if _, err := m.c.Move(set, folder).Wait(); err != nil {
+			return m.fail(ctx, fmt.Sprintf("chuyển thư %d sang %s", uid, folder), err)
+		}
+	}
+	return nil
+}
+
 // Close logs out and closes the connection.
 func (m *Mailbox) Close() error {
 	_ = m.c.Logout().Wait()

@@ -64,6 +64,13 @@ type Config struct {
 	RemindMax   int
 	IMAP        Mail
 	IMAPMailbox string
+	// IMAPProcessed is what the watcher does with a message once recorded:
+	// "keep" (leave it), "seen", "flag" ($VanthuProcessed) or
+	// "move:FOLDER".
+	IMAPProcessed string
+	// AckLinkTTL is how long an acknowledgement link works after the
+	// document was sent.
+	AckLinkTTL time.Duration
 	// MailPlaintextAuth lets passwords cross the network unencrypted, for
 	// a mail server on a private network without TLS.
 	MailPlaintextAuth bool
@@ -150,6 +157,24 @@ func oneOf(p func(*Config) *string, allowed ...string) (func(*Config) string, fu
 		}
 }
 
+// processed parses VANTHU_IMAP_PROCESSED: keep, seen, flag or
+// move:FOLDER with a folder name.
+func processed(p func(*Config) *string) (func(*Config) string, func(*Config, string) error) {
+	return func(c *Config) string { return *p(c) },
+		func(c *Config, v string) error {
+			v = strings.TrimSpace(v)
+			switch low := strings.ToLower(v); {
+			case low == "keep" || low == "seen" || low == "flag":
+				*p(c) = low
+				return nil
+			case strings.HasPrefix(low, "move:") && strings.TrimSpace(v[len("move:"):]) != "":
+				*p(c) = "move:" + strings.TrimSpace(v[len("move:"):])
+				return nil
+			}
+			return fmt.Errorf("must be keep, seen, flag or move:FOLDER, got %q", v)
+		}
+}
+
 func settings() []setting {
 	var s []setting
 	add := func(env, flg, help string, secret bool, get func(*Config) string, set func(*Config, string) error) {
@@ -211,6 +236,10 @@ func settings() []setting {
 	add("VANTHU_MAIL_PLAINTEXT_AUTH", "mail-plaintext-auth", "allow SMTP/IMAP passwords over unencrypted connections to other hosts (only on a private network)", false, g, st)
 	g, st = str(func(c *Config) *string { return &c.IMAPMailbox })
 	add("VANTHU_IMAP_MAILBOX", "imap-mailbox", "IMAP folder watched for receipts, replies and bounces", false, g, st)
+	g, st = processed(func(c *Config) *string { return &c.IMAPProcessed })
+	add("VANTHU_IMAP_PROCESSED", "imap-processed", "what the watcher does with a message once recorded: keep, seen, flag ($VanthuProcessed) or move:FOLDER", false, g, st)
+	g, st = duration(func(c *Config) *time.Duration { return &c.AckLinkTTL })
+	add("VANTHU_ACK_LINK_TTL", "ack-link-ttl", "how long an acknowledgement link works after the document was sent (e.g. 8760h)", false, g, st)
 	g, st = str(func(c *Config) *string { return &c.DevSMTPAddr })
 	add("VANTHU_DEV_SMTP_ADDR", "dev-smtp-addr", "dev only: address of the built-in SMTP server", false, g, st)
 	g, st = str(func(c *Config) *string { return &c.DevIMAPAddr })
@@ -239,6 +268,8 @@ func Defaults() Config {
 		RemindMax:        3,
 		IMAP:             Mail{Port: 993, TLS: TLSImplicit},
 		IMAPMailbox:      "INBOX",
+		IMAPProcessed:    "keep",
+		AckLinkTTL:       365 * 24 * time.Hour,
 		DevSMTPAddr:      "127.0.0.1:2525",
 		DevIMAPAddr:      "127.0.0.1:1143",
 		DevMailPassword:  "vanthu",

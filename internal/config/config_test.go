@@ -82,6 +82,9 @@ func TestLoadErrorsNameTheSetting(t *testing.T) {
 		{"bad tag separator", with("VANTHU_MAIL_TAG_SEPARATOR", "#"), nil, "VANTHU_MAIL_TAG_SEPARATOR"},
 		{"bad domain rate", with("VANTHU_DOMAIN_RATE", "0"), nil, "VANTHU_DOMAIN_RATE"},
 		{"bad remind every", with("VANTHU_REMIND_EVERY", "daily"), nil, "VANTHU_REMIND_EVERY"},
+		{"bad processed", with("VANTHU_IMAP_PROCESSED", "delete"), nil, "VANTHU_IMAP_PROCESSED"},
+		{"move without folder", with("VANTHU_IMAP_PROCESSED", "move: "), nil, "VANTHU_IMAP_PROCESSED"},
+		{"bad ack link ttl", with("VANTHU_ACK_LINK_TTL", "forever"), nil, "VANTHU_ACK_LINK_TTL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -90,6 +93,15 @@ func TestLoadErrorsNameTheSetting(t *testing.T) {
 				t.Fatalf("err = %v, want it to name %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestIMAPProcessed(t *testing.T) {
+	for in, want := range map[string]string{"keep": "keep", " Seen ": "seen", "FLAG": "flag", "move:Đã xử lý": "move:Đã xử lý", "MOVE: Archive ": "move:Archive"} {
+		c, err := Load("dev", nil, env(map[string]string{"VANTHU_IMAP_PROCESSED": in}), ModeDev, io.Discard)
+		if err != nil || c.IMAPProcessed != want {
+			t.Errorf("VANTHU_IMAP_PROCESSED=%q → %q, %v; want %q", in, c.IMAPProcessed, err, want)
+		}
 	}
 }
 

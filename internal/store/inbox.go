@@ -154,17 +154,8 @@ func scanInbound(sc scanner) (vanthu.InboundMail, error) {
 	return m, err
 }
 
-// InboundFilter selects inbound mail for the clerk's list.
-type InboundFilter struct {
-	// Review lists only unmatched and malformed mail not yet reviewed.
-	Review bool
-	// DispatchID lists the mail matched to one dispatch.
-	DispatchID int64
-	Limit      int // default 100, at most 10000
-}
-
 // ListInbound returns inbound mail, newest first, without its source.
-func (s *Store) ListInbound(ctx context.Context, f InboundFilter) ([]vanthu.InboundMail, error) {
+func (s *Store) ListInbound(ctx context.Context, f vanthu.InboundFilter) ([]vanthu.InboundMail, error) {
 	query := "SELECT " + inboundColumns + " FROM inbound_mail"
 	var (
 		conds []string

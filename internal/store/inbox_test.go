@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/sonoivu/vanthu"
-	"github.com/sonoivu/vanthu/internal/store"
 )
 
 func testAcknowledgeWithPerson(t *testing.T, newDSN opener) {
@@ -142,7 +141,7 @@ func testInbox(t *testing.T, newDSN opener) {
 
 	// The review list holds the unmatched mail, with its source; reviewing
 	// takes it off.
-	list, err := st.ListInbound(ctx, store.InboundFilter{Review: true})
+	list, err := st.ListInbound(ctx, vanthu.InboundFilter{Review: true})
 	if err != nil || len(list) != 1 || list[0].ID != late.ID || list[0].Subject != "Thư mời họp" {
 		t.Fatalf("review list = %+v, %v", list, err)
 	}
@@ -156,10 +155,10 @@ func testInbox(t *testing.T, newDSN opener) {
 	if err := st.MarkInboundReviewed(ctx, 424242, "vanthu"); vanthu.ErrorCodeOf(err) != vanthu.ENotFound {
 		t.Fatalf("review unknown: %v", err)
 	}
-	if list, _ := st.ListInbound(ctx, store.InboundFilter{Review: true}); len(list) != 0 {
+	if list, _ := st.ListInbound(ctx, vanthu.InboundFilter{Review: true}); len(list) != 0 {
 		t.Fatalf("review list after review = %+v", list)
 	}
-	if list, _ := st.ListInbound(ctx, store.InboundFilter{DispatchID: d.ID}); len(list) != 3 {
+	if list, _ := st.ListInbound(ctx, vanthu.InboundFilter{DispatchID: d.ID}); len(list) != 3 {
 		t.Fatalf("mail of the dispatch = %d, want 3", len(list))
 	}
 }

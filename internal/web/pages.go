@@ -14,7 +14,7 @@ import (
 )
 
 // pageNames are the page templates; each is parsed with layout.html.
-var pageNames = []string{"login", "units", "error", "mailboxes", "mailbox", "message", "documents", "document_edit", "document_view", "ack"}
+var pageNames = []string{"login", "units", "error", "mailboxes", "mailbox", "message", "documents", "document_edit", "document_view", "ack", "inbound", "inbound_view"}
 
 func parsePages() (map[string]*template.Template, error) {
 	funcs := template.FuncMap{
@@ -24,18 +24,20 @@ func parsePages() (map[string]*template.Template, error) {
 			}
 			return t.In(vanthu.Location).Format("02/01/2006 15:04")
 		},
-		"problem":   problemText,
-		"pathseg":   url.PathEscape,
-		"kib":       func(n int) string { return fmt.Sprintf("%.1f KiB", float64(n)/1024) },
-		"groups":    func() []vanthu.UnitGroup { return vanthu.UnitGroups },
-		"roleCan":   func(r vanthu.Role, roles ...vanthu.Role) bool { return r.Allowed(roles...) },
-		"editors":   func() []vanthu.Role { return editors },
-		"isAdmin":   func(r vanthu.Role) bool { return r == vanthu.RoleAdmin },
-		"safeNext":  safeNext,
-		"ftime":     formatTime,
-		"docState":  docStateLabel,
-		"urgencies": func() []urgency { return urgencyChoices },
-		"fold":      vntext.Fold,
+		"problem":        problemText,
+		"pathseg":        url.PathEscape,
+		"kib":            func(n int) string { return fmt.Sprintf("%.1f KiB", float64(n)/1024) },
+		"groups":         func() []vanthu.UnitGroup { return vanthu.UnitGroups },
+		"roleCan":        func(r vanthu.Role, roles ...vanthu.Role) bool { return r.Allowed(roles...) },
+		"editors":        func() []vanthu.Role { return editors },
+		"isAdmin":        func(r vanthu.Role) bool { return r == vanthu.RoleAdmin },
+		"safeNext":       safeNext,
+		"ftime":          formatTime,
+		"docState":       docStateLabel,
+		"urgencies":      func() []urgency { return urgencyChoices },
+		"fold":           vntext.Fold,
+		"inboundKind":    inboundKindLabel,
+		"inboundOutcome": inboundOutcomeLabel,
 	}
 	out := map[string]*template.Template{}
 	for _, name := range pageNames {

@@ -53,6 +53,10 @@ func (s *Server) routeTable() []Route {
 		{Method: "GET", Pattern: "/api/v1/documents/{id}/tracking.xlsx", Auth: AuthAPI, Roles: anyRole, Summary: "Tracking sheet (XLSX)", handler: s.apiTrackingSheet},
 		{Method: "POST", Pattern: "/api/v1/documents/{id}/resend", Auth: AuthAPI, Roles: editors, Summary: "Resend to the failed units", handler: s.apiResend},
 		{Method: "POST", Pattern: "/api/v1/documents/{id}/remind", Auth: AuthAPI, Roles: editors, Summary: "Remind the units that have not acknowledged", handler: s.apiRemind},
+		{Method: "GET", Pattern: "/api/v1/inbound", Auth: AuthAPI, Roles: auditors, Summary: "Mail read from the office mailbox", handler: s.apiListInbound},
+		{Method: "GET", Pattern: "/api/v1/inbound/{id}", Auth: AuthAPI, Roles: auditors, Summary: "One message read from the office mailbox", handler: s.apiGetInbound},
+		{Method: "GET", Pattern: "/api/v1/inbound/{id}/raw", Auth: AuthAPI, Roles: auditors, Summary: "Source of a message (message/rfc822)", handler: s.apiInboundRaw},
+		{Method: "POST", Pattern: "/api/v1/inbound/{id}/reviewed", Auth: AuthAPI, Roles: editors, Summary: "Mark an unmatched message as looked at", handler: s.apiInboundReviewed},
 		{Method: "POST", Pattern: "/api/v1/admin/test-mail", Auth: AuthAPI, Roles: admins, Summary: "Send a test mail", handler: s.apiTestMail},
 
 		{Method: "GET", Pattern: "/{$}", Summary: "Home: redirects to the units", handler: s.pageHome},
@@ -66,6 +70,9 @@ func (s *Server) routeTable() []Route {
 		{Method: "POST", Pattern: "/documents/{id}/preview", Auth: AuthSession, Roles: editors, Summary: "Save a draft and preview it as PDF", page: true, handler: s.pagePreviewDocument},
 		{Method: "POST", Pattern: "/documents/{id}/issue", Auth: AuthSession, Roles: editors, Summary: "Save and issue a draft", page: true, handler: s.pageIssueDocument},
 		{Method: "POST", Pattern: "/documents/{id}/resend", Auth: AuthSession, Roles: editors, Summary: "Resend to the failed units", page: true, handler: s.pageResend},
+		{Method: "GET", Pattern: "/inbound", Auth: AuthSession, Roles: auditors, Summary: "Mail of the office mailbox to review", page: true, handler: s.pageInbound},
+		{Method: "GET", Pattern: "/inbound/{id}", Auth: AuthSession, Roles: auditors, Summary: "One message of the office mailbox", page: true, handler: s.pageInboundView},
+		{Method: "POST", Pattern: "/inbound/{id}/reviewed", Auth: AuthSession, Roles: editors, Summary: "Mark a message as looked at", page: true, handler: s.pageInboundReviewed},
 		{Method: "POST", Pattern: "/documents/{id}/remind", Auth: AuthSession, Roles: editors, Summary: "Remind the units now", page: true, handler: s.pageRemind},
 
 		// Public: the token in the link is the credential of the unit.

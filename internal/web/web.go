@@ -72,6 +72,11 @@ type Store interface {
 	// ApplyEvidence records a milestone with its details (who acknowledged)
 	// or, without a milestone, a fact as an event.
 	ApplyEvidence(ctx context.Context, ev vanthu.Evidence) (applied bool, err error)
+
+	// The office mailbox's record. GetInbound includes the source.
+	ListInbound(ctx context.Context, f vanthu.InboundFilter) ([]vanthu.InboundMail, error)
+	GetInbound(ctx context.Context, id int64) (vanthu.InboundMail, error)
+	MarkInboundReviewed(ctx context.Context, id int64, actor string) error
 }
 
 // Jobs is the queue side the web layer triggers (the worker package's client).

@@ -66,7 +66,12 @@ func (s *Server) deliver(from string, to []string, raw []byte, tr trace) error {
 		}
 		sender = a.Address
 	}
-	rcpts := make([]string, 0, len(to))
+	// Each recipient is delivered to its mailbox: the address itself, or
+	// with RecipientDelimiter set, the address without its extension
+	// (vanban+tag@ → vanban@), as Postfix and Dovecot do; Delivered-To
+	// keeps the full address, which is how the tag comes back.
+	type rcptBox struct{ rcpt, box string }
+	rcpts := make([]rcptBox, 0, len(to))
 	seen := make(map[string]bool, len(to))
 	for _, t := range to {
 		key, err := mailboxKey(t)
@@ -75,7 +80,7 @@ func (s *Server) deliver(from string, to []string, raw []byte, tr trace) error {
 		}
 		if !seen[key] {
 			seen[key] = true
-			rcpts = append(rcpts, key)
+			rcpts = append(rcpts, rcptBox{rcpt: key, box: s.baseMailbox(key)})
 		}
 	}
 
@@ -86,8 +91,9 @@ func (s *Server) deliver(from string, to []string, raw []byte, tr trace) error {
 	// step: a viewer never sees a UID whose bytes are not stored yet.
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, rcpt := range rcpts {
-		msg := append(s.traceHeader(sender, rcpt, tr, now), body...)
+	for _, rb := range rcpts {
+		rcpt := rb.box
+		msg := append(s.traceHeader(sender, rb.rcpt, tr, now), body...)
 		u := s.userLocked(rcpt)
 		data, err := u.Append(inbox, bytes.NewReader(msg), &imap.AppendOptions{Time: now})
 		if err != nil {
@@ -171,6 +177,23 @@ func (s *Server) traceHeader(sender, rcpt string, tr trace, now time.Time) []byt
 			s.cfg.Domain, rcpt, now.Format(time.RFC1123Z))
 	}
 	return b.Bytes()
+}
+
+// baseMailbox strips the extension of key's local part when the server has
+// a recipient delimiter.
+func (s *Server) baseMailbox(key string) string {
+	d := s.cfg.RecipientDelimiter
+	if d == "" {
+		return key
+	}
+	local, domain, ok := strings.Cut(key, "@")
+	if !ok {
+		return key
+	}
+	if base, _, found := strings.Cut(local, d); found && base != "" {
+		return base + "@" + domain
+	}
+	return key
 }
 
 // mailboxKey validates addr and returns the bare, lower-cased address that

@@ -50,6 +50,10 @@ type Config struct {
 	// Domain is the server's name in the SMTP greeting and in Received
 	// headers; empty means DefaultDomain.
 	Domain string
+	// RecipientDelimiter, when set (e.g. "+"), delivers mail for
+	// local+extension@domain to local@domain's mailbox, as a real MDA with
+	// plus-addressing does; empty keeps every address its own mailbox.
+	RecipientDelimiter string
 	// Logger receives operational logs; nil means slog.Default().
 	Logger *slog.Logger
 }

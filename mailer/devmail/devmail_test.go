@@ -494,3 +494,37 @@ func TestClose(t *testing.T) {
 		})
 	}
 }
+
+// TestRecipientDelimiter: with plus-addressing on, mail to a tagged address
+// lands in the base mailbox, and Delivered-To keeps the tag; without it,
+// every address is its own mailbox.
+func TestRecipientDelimiter(t *testing.T) {
+	tests := []struct {
+		delim   string
+		wantBox string
+	}{
+		{"+", "vanban@snv.test"},
+		{"", "vanban+k3j9x2abcdq7mnpq@snv.test"},
+	}
+	for _, tt := range tests {
+		t.Run("delim="+tt.delim, func(t *testing.T) {
+			s := New(Config{RecipientDelimiter: tt.delim, Logger: slog.New(slog.DiscardHandler)})
+			raw := "From: a@unit.test\r\nSubject: Re: test\r\n\r\nĐã nhận.\r\n"
+			if err := s.Deliver("a@unit.test", []string{"Vanban+K3J9X2ABCDQ7MNPQ@snv.test"}, []byte(raw)); err != nil {
+				t.Fatal(err)
+			}
+			msgs, err := s.Messages(tt.wantBox)
+			if err != nil || len(msgs) != 1 {
+				t.Fatalf("Messages(%s) = %d, %v", tt.wantBox, len(msgs), err)
+			}
+			if !bytes.Contains(msgs[0].Raw, []byte("Delivered-To: vanban+k3j9x2abcdq7mnpq@snv.test\r\n")) {
+				t.Errorf("Delivered-To lost the tag:\n%s", msgs[0].Raw)
+			}
+			if tt.delim != "" {
+				if _, err := s.Messages("vanban+k3j9x2abcdq7mnpq@snv.test"); err == nil {
+					t.Error("a mailbox was made for the tagged address")
+				}
+			}
+		})
+	}
+}
