@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
@@ -388,5 +389,78 @@ func BenchmarkSend(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// TestSenderCommitTakesTurns: SendCommit runs each commit after the server
+// accepted that message, never two commits at once and never while another
+// message's end of DATA is pending (the server counts how many messages it
+// has accepted that are not committed: never more than one); a refused
+// message is not committed; a commit's error comes back as is and the
+// connection stays in use.
+func TestSenderCommitTakesTurns(t *testing.T) {
+	rec := &smtpRecorder{}
+	cfg := startSMTP(t, rec, mailer.TLSNone)
+	cfg.MaxIdle = 8
+	s := mailer.NewSender(cfg, nil)
+	defer s.Close()
+	var (
+		mu        sync.Mutex
+		committed = map[string]bool{}
+		maxOthers int
+	)
+	var wg sync.WaitGroup
+	errs := make(chan error, 40)
+	for i := range 40 {
+		wg.Go(func() {
+			to := "u" + strconv.Itoa(i) + "@x.test"
+			errs <- s.SendCommit(context.Background(), "a@snv.test", []string{to}, []byte("Subject: x\r\n\r\nx\r\n"), func() error {
+				_, msgs, _ := rec.snapshot()
+				mu.Lock()
+				defer mu.Unlock()
+				accepted := false
+				for _, m := range msgs {
+					if m.to[0] == to {
+						accepted = true
+					}
+				}
+				if !accepted {
+					return fmt.Errorf("commit of %s before the server accepted it", to)
+				}
+				committed[to] = true
+				// Other messages the server accepted that are not committed.
+				if n := len(msgs) - len(committed); n > maxOthers {
+					maxOthers = n
+				}
+				return nil
+			})
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(committed) != 40 || maxOthers != 0 {
+		t.Errorf("committed %d; a commit saw up to %d other messages accepted but uncommitted; want 40 and 0", len(committed), maxOthers)
+	}
+
+	called := false
+	err := s.SendCommit(context.Background(), "a@snv.test", []string{"khongton@x.test"}, []byte("Subject: x\r\n\r\nx\r\n"), func() error { called = true; return nil })
+	if vanthu.ErrorCodeOf(err) != vanthu.EPermanent || called {
+		t.Errorf("refused message: err %v, committed %v", err, called)
+	}
+	conns, _, _ := rec.snapshot()
+	boom := errors.New("database down")
+	if err := s.SendCommit(context.Background(), "a@snv.test", []string{"ok@x.test"}, []byte("Subject: x\r\n\r\nx\r\n"), func() error { return boom }); err != boom {
+		t.Errorf("commit error = %v, want it as is", err)
+	}
+	if err := s.Send(context.Background(), "a@snv.test", []string{"ok@x.test"}, []byte("Subject: x\r\n\r\nx\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if after, _, _ := rec.snapshot(); after != conns {
+		t.Errorf("connections %d → %d: a failed commit dropped a healthy connection", conns, after)
 	}
 }

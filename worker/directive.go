@@ -296,17 +296,36 @@ func (h *Handlers) HandleSend(ctx context.Context, t *asynq.Task) error {
 			return h.sendFailed(ctx, t, d, err)
 		}
 	}
-	if err := h.Mail.Send(ctx, env.From, env.To, env.Data); err != nil {
+	// The record uses a fresh context: the message is out, and its record
+	// must not be lost to a task deadline that ran out during the send.
+	var recordErr error
+	record := func() error {
+		rec, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		recordErr = dx.Store.MarkSent(rec, d.ID, env.MessageID, h.now())
+		return recordErr
+	}
+	if cs, ok := h.Mail.(commitSender); ok {
+		err = cs.SendCommit(ctx, env.From, env.To, env.Data, record)
+	} else if err = h.Mail.Send(ctx, env.From, env.To, env.Data); err == nil {
+		err = record()
+	}
+	if recordErr != nil {
+		// Sent but not recorded: keep the lease, so no other attempt
+		// sends it again before it runs out.
+		return fmt.Errorf("record dispatch %d sent: %w", d.ID, recordErr)
+	}
+	if err != nil {
 		return h.sendFailed(ctx, t, d, fmt.Errorf("send dispatch %d to %s: %w", d.ID, d.Email, err))
 	}
-	// Use a fresh context: the message is out, and its record must not be
-	// lost to a task deadline that ran out during the send.
-	rec, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	if err := dx.Store.MarkSent(rec, d.ID, env.MessageID, h.now()); err != nil {
-		return fmt.Errorf("record dispatch %d sent: %w", d.ID, err)
-	}
 	return nil
+}
+
+// commitSender is a Sender that records a message in turn with the
+// server's acceptance (mailer.Sender.SendCommit), so that a killed worker
+// leaves at most one message sent but unrecorded.
+type commitSender interface {
+	SendCommit(ctx context.Context, from string, to []string, msg []byte, commit func() error) error
 }
 
 // sendFailed records a failed attempt: a permanent error, or the last
