@@ -3,6 +3,7 @@ package mailer
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/emersion/go-message"
 	gomail "github.com/emersion/go-message/mail"
+	gmtextproto "github.com/emersion/go-message/textproto"
 
 	"github.com/sonoivu/vanthu"
 	"github.com/sonoivu/vanthu/internal/vntext"
@@ -47,6 +49,60 @@ type Attachment struct {
 	Filename    string
 	ContentType string // default application/octet-stream
 	Data        []byte
+
+	// part is the encoded MIME part (header and base64 body), set by
+	// PrepareAttachment; it must describe Filename, ContentType and Data.
+	part []byte
+}
+
+// PrepareAttachment encodes a once, so that composing it into many
+// messages (a directive to hundreds of units) does not base64 the same
+// file for each: the profile of a fan-out had this at 9 % of the CPU.
+// The result composes to the same bytes as a itself.
+func PrepareAttachment(a Attachment) (Attachment, error) {
+	part, err := attachmentPart(0, a)
+	if err != nil {
+		return a, err
+	}
+	a.part = part
+	return a, nil
+}
+
+// attachmentPart is the MIME part of attachment i: its header, as go-message
+// writes it, and the content in base64 lines of 76 characters, as
+// go-message's encoder writes them.
+func attachmentPart(i int, a Attachment) ([]byte, error) {
+	name := vntext.Clean(a.Filename)
+	if name == "" || strings.ContainsAny(name, "/\\\r\n") {
+		return nil, vanthu.Invalid("Tên tệp đính kèm không hợp lệ.", vanthu.Problem{Field: fmt.Sprintf("attachments[%d].filename", i), Message: a.Filename})
+	}
+	ct := a.ContentType
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	var ah message.Header
+	// go-message would put an RFC 2047 word inside a quoted parameter;
+	// mime.FormatMediaType writes RFC 2231 (filename*=utf-8''...), which
+	// is what the standard prescribes and what Outlook, Thunderbird and
+	// Gmail decode.
+	ah.Set("Content-Type", mime.FormatMediaType(ct, map[string]string{"name": name}))
+	ah.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
+	ah.Set("Content-Transfer-Encoding", "base64")
+	enc := base64.StdEncoding.EncodedLen(len(a.Data))
+	var b bytes.Buffer
+	b.Grow(256 + enc + 2*(enc/76))
+	if err := gmtextproto.WriteHeader(&b, ah.Header); err != nil {
+		return nil, fmt.Errorf("compose attachment %s: %w", name, err)
+	}
+	body := make([]byte, enc)
+	base64.StdEncoding.Encode(body, a.Data)
+	for len(body) > 76 {
+		b.Write(body[:76])
+		b.WriteString("\r\n")
+		body = body[76:]
+	}
+	b.Write(body)
+	return b.Bytes(), nil
 }
 
 // headers Compose sets itself; Header may not override them because a
@@ -162,35 +218,28 @@ func writeEntity(w io.Writer, h message.Header, m Message) error {
 	if err := alt.Close(); err != nil {
 		return fail("body", err)
 	}
+	// The attachments are written here rather than through root.CreatePart,
+	// byte for byte as go-message's multipart writer would, so that a
+	// prepared attachment's encoded part is copied instead of encoded
+	// again for every message.
 	for i, a := range m.Attachments {
-		name := vntext.Clean(a.Filename)
-		if name == "" || strings.ContainsAny(name, "/\\\r\n") {
-			return vanthu.Invalid("Tên tệp đính kèm không hợp lệ.", vanthu.Problem{Field: fmt.Sprintf("attachments[%d].filename", i), Message: a.Filename})
+		part := a.part
+		if part == nil {
+			if part, err = attachmentPart(i, a); err != nil {
+				return err
+			}
 		}
-		ct := a.ContentType
-		if ct == "" {
-			ct = "application/octet-stream"
+		if _, err := fmt.Fprintf(w, "\r\n--%s\r\n", mixedBoundary); err != nil {
+			return fail("attachment", err)
 		}
-		var ah message.Header
-		// go-message would put an RFC 2047 word inside a quoted parameter;
-		// mime.FormatMediaType writes RFC 2231 (filename*=utf-8''...), which
-		// is what the standard prescribes and what Outlook, Thunderbird and
-		// Gmail decode.
-		ah.Set("Content-Type", mime.FormatMediaType(ct, map[string]string{"name": name}))
-		ah.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
-		ah.Set("Content-Transfer-Encoding", "base64")
-		pw, err := root.CreatePart(ah)
-		if err != nil {
-			return fail("attachment "+name, err)
-		}
-		if _, err := pw.Write(a.Data); err != nil {
-			return fail("attachment "+name, err)
-		}
-		if err := pw.Close(); err != nil {
-			return fail("attachment "+name, err)
+		if _, err := w.Write(part); err != nil {
+			return fail("attachment", err)
 		}
 	}
-	return root.Close()
+	if _, err := fmt.Fprintf(w, "\r\n--%s--\r\n", mixedBoundary); err != nil {
+		return fail("message", err)
+	}
+	return nil
 }
 
 func writeBodies(mw *message.Writer, m Message) error {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"flag"
 	"io"
+	"mime"
 	"net/mail"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	gomessage "github.com/emersion/go-message"
 	gomail "github.com/emersion/go-message/mail"
 
 	"github.com/sonoivu/vanthu"
@@ -192,5 +194,85 @@ func TestComposeRejects(t *testing.T) {
 				t.Errorf("problems = %+v, want field %q", ps, tt.field)
 			}
 		})
+	}
+}
+
+// TestPreparedAttachment: a prepared attachment composes to the same bytes
+// as one encoded on the spot, and both read back to the file's bytes, for
+// sizes on both sides of the 76-character line and 3-byte group edges;
+// two attachments read back in order.
+func TestPreparedAttachment(t *testing.T) {
+	for _, n := range []int{0, 1, 2, 3, 56, 57, 58, 113, 114, 115, 1000, 100000} {
+		data := make([]byte, n)
+		for i := range data {
+			data[i] = byte(i*7 + n)
+		}
+		m := directiveMessage()
+		m.Attachments = []mailer.Attachment{{Filename: "Báo cáo.pdf", ContentType: "application/pdf", Data: data}, {Filename: "phụ lục.xlsx", Data: []byte("xlsx")}}
+		plain, err := mailer.Compose(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range m.Attachments {
+			if m.Attachments[i], err = mailer.PrepareAttachment(m.Attachments[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		prepared, err := mailer.Compose(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(plain, prepared) {
+			t.Fatalf("size %d: prepared attachment composes differently", n)
+		}
+		// The part is byte for byte what go-message's own writer makes.
+		var ah gomessage.Header
+		ah.Set("Content-Type", mime.FormatMediaType("application/pdf", map[string]string{"name": "Báo cáo.pdf"}))
+		ah.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": "Báo cáo.pdf"}))
+		ah.Set("Content-Transfer-Encoding", "base64")
+		var ref bytes.Buffer
+		w, err := gomessage.CreateWriter(&ref, ah)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(data)
+		w.Close()
+		// (A top-level writer adds MIME-Version, which a part does not have.)
+		part := bytes.TrimPrefix(ref.Bytes(), []byte("Mime-Version: 1.0\r\n"))
+		if len(part) == ref.Len() || !bytes.Contains(prepared, append(part, "\r\n--"...)) {
+			t.Fatalf("size %d: the attachment part differs from go-message's", n)
+		}
+		r, err := gomail.CreateReader(bytes.NewReader(prepared))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got [][]byte
+		for {
+			p, err := r.NextPart()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatalf("size %d: %v", n, err)
+			}
+			if _, ok := p.Header.(*gomail.AttachmentHeader); ok {
+				b, err := io.ReadAll(p.Body)
+				if err != nil {
+					t.Fatalf("size %d: %v", n, err)
+				}
+				got = append(got, b)
+			}
+		}
+		if len(got) != 2 || !bytes.Equal(got[0], data) || string(got[1]) != "xlsx" {
+			t.Fatalf("size %d: attachments read back wrong (%d parts)", n, len(got))
+		}
+		for _, line := range strings.Split(string(prepared), "\r\n") {
+			if len(line) > 76 && !strings.HasPrefix(line, "Content-") && !strings.Contains(line, ": ") {
+				t.Fatalf("size %d: body line of %d characters", n, len(line))
+			}
+		}
+	}
+	if _, err := mailer.PrepareAttachment(mailer.Attachment{Filename: "a/b.pdf"}); vanthu.ErrorCodeOf(err) != vanthu.EInvalid {
+		t.Errorf("bad file name prepared: %v", err)
 	}
 }

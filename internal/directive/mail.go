@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/mail"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sonoivu/vanthu"
@@ -23,6 +24,46 @@ type Composer struct {
 	BaseURL string
 	// Key signs acknowledgement tokens (see Token).
 	Key []byte
+
+	mu   sync.Mutex
+	pdfs map[pdfKey]mailer.Attachment // prepared PDF attachments of issued documents
+}
+
+// pdfKey names an issued document's PDF: issued documents never change.
+type pdfKey struct {
+	doc  int64
+	size int
+}
+
+// maxPreparedPDFs bounds the prepared attachments kept: a few documents
+// are sent at a time.
+const maxPreparedPDFs = 8
+
+// pdfAttachment returns doc's PDF as an attachment, encoded once per
+// issued document rather than once per unit.
+func (c *Composer) pdfAttachment(doc vanthu.Document, pdf []byte) (mailer.Attachment, error) {
+	a := mailer.Attachment{Filename: FileName(doc), ContentType: "application/pdf", Data: pdf}
+	if doc.ID == 0 || doc.State != vanthu.StateIssued {
+		return a, nil
+	}
+	k := pdfKey{doc.ID, len(pdf)}
+	c.mu.Lock()
+	p, ok := c.pdfs[k]
+	c.mu.Unlock()
+	if ok {
+		return p, nil
+	}
+	p, err := mailer.PrepareAttachment(a)
+	if err != nil {
+		return a, err
+	}
+	c.mu.Lock()
+	if c.pdfs == nil || len(c.pdfs) >= maxPreparedPDFs {
+		c.pdfs = map[pdfKey]mailer.Attachment{}
+	}
+	c.pdfs[k] = p
+	c.mu.Unlock()
+	return p, nil
 }
 
 // Envelope is a composed message with its SMTP envelope.
@@ -101,6 +142,10 @@ func (c *Composer) Directive(doc vanthu.Document, d vanthu.Dispatch, pdf []byte)
 	}
 	tagged := TaggedAddress(c.From.Address, c.TagSeparator, d.MailTag)
 	id := MessageID(d, c.From.Address)
+	att, err := c.pdfAttachment(doc, pdf)
+	if err != nil {
+		return Envelope{}, err
+	}
 	msg, err := mailer.Compose(mailer.Message{
 		From:        c.From,
 		To:          []*mail.Address{{Name: d.UnitName, Address: d.Email}},
@@ -109,7 +154,7 @@ func (c *Composer) Directive(doc vanthu.Document, d vanthu.Dispatch, pdf []byte)
 		MessageID:   id,
 		Text:        body.Text,
 		HTML:        body.HTML,
-		Attachments: []mailer.Attachment{{Filename: FileName(doc), ContentType: "application/pdf", Data: pdf}},
+		Attachments: []mailer.Attachment{att},
 		Header: map[string]string{
 			"Reply-To":                    tagged,
 			"Disposition-Notification-To": tagged,
