@@ -39,6 +39,10 @@ type SMTPConfig struct {
 	HeloName string
 	// DialTimeout bounds connecting and greeting (default 30 s).
 	DialTimeout time.Duration
+	// MaxUnconfirmed is how many SendCommit calls may be between the end
+	// of DATA and their commit at once (default 1): the most messages a
+	// crash can leave delivered but unrecorded, hence sent twice.
+	MaxUnconfirmed int
 }
 
 // Sender submits messages over SMTP. It keeps a few authenticated
@@ -54,9 +58,9 @@ type Sender struct {
 	idle   []idleClient
 	closed bool
 
-	// commitMu makes the span from the end of DATA to the caller's commit
-	// exclusive among SendCommit calls: see SendCommit.
-	commitMu sync.Mutex
+	// commits holds a slot for each SendCommit between its end of DATA
+	// and its commit: see SendCommit.
+	commits chan struct{}
 }
 
 type idleClient struct {
@@ -82,10 +86,13 @@ func NewSender(cfg SMTPConfig, logger *slog.Logger) *Sender {
 	if cfg.TLS == "" {
 		cfg.TLS = TLSNone
 	}
+	if cfg.MaxUnconfirmed <= 0 {
+		cfg.MaxUnconfirmed = 1
+	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Sender{cfg: cfg, logger: logger, dialer: net.Dialer{Timeout: cfg.DialTimeout}}
+	return &Sender{cfg: cfg, logger: logger, dialer: net.Dialer{Timeout: cfg.DialTimeout}, commits: make(chan struct{}, cfg.MaxUnconfirmed)}
 }
 
 // Send submits msg to the recipients with from as envelope sender (the
@@ -100,17 +107,18 @@ func (s *Sender) Send(ctx context.Context, from string, to []string, msg []byte)
 }
 
 // SendCommit sends like Send and, as soon as the server has accepted the
-// message, runs commit (the caller records it as sent) before any other
-// SendCommit of this Sender may end its own DATA. Messages are still
-// transferred concurrently; only the end of DATA and the commit take turns.
+// message, runs commit (the caller records it as sent). At most
+// SMTPConfig.MaxUnconfirmed calls (default 1) are between their end of
+// DATA and the end of their commit at a time; messages are still
+// transferred concurrently.
 //
 // Why: a process killed between the server's acceptance and the commit
 // leaves a message that was delivered but is not recorded, and will be
-// sent again. Taking turns bounds those to one per Sender, so each crash
-// of a worker costs at most one duplicate, whatever its concurrency. The
-// cost is one server reply plus one commit per message in sequence: on a
-// submission server that answers the end of DATA in 50 ms, 20 messages a
-// second per worker.
+// sent again. Taking turns bounds those to MaxUnconfirmed per Sender, so
+// each crash of a worker costs at most that many duplicates, whatever its
+// concurrency. The cost: with one slot, one server reply plus one commit
+// per message in sequence; on a submission server that answers the end of
+// DATA in 50 ms, 20 messages a second per worker process.
 //
 // An error from commit is returned as it is; the message was sent.
 func (s *Sender) SendCommit(ctx context.Context, from string, to []string, msg []byte, commit func() error) error {
@@ -177,8 +185,8 @@ func (s *Sender) transact(c *smtp.Client, from string, to []string, msg []byte, 
 		return fmt.Errorf("DATA: %w", err)
 	}
 	if commit != nil {
-		s.commitMu.Lock()
-		defer s.commitMu.Unlock()
+		s.commits <- struct{}{}
+		defer func() { <-s.commits }()
 	}
 	if err := w.Close(); err != nil {
 		return fmt.Errorf("end of DATA: %w", err)

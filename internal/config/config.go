@@ -50,7 +50,11 @@ type Config struct {
 	MailFrom        string // the office address documents are sent from
 	SMTP            Mail
 	SMTPRate        float64 // messages per second per SMTP server, shared by all workers
-	DomainRate      float64 // messages per second per destination domain, shared by all workers
+	// SMTPMaxUnconfirmed is how many messages a worker process may have
+	// accepted by the SMTP server but not yet recorded sent: the most a
+	// crash of it can make the units receive twice.
+	SMTPMaxUnconfirmed int
+	DomainRate         float64 // messages per second per destination domain, shared by all workers
 	// MailTagSeparator joins the office mailbox's local part and a
 	// dispatch's tag (vanban+TAG@…): "+" for most servers, "-" for some.
 	MailTagSeparator string
@@ -221,6 +225,8 @@ func settings() []setting {
 	mail("VANTHU_SMTP", "smtp", "SMTP submission server", func(c *Config) *Mail { return &c.SMTP })
 	g, st = rate(func(c *Config) *float64 { return &c.SMTPRate })
 	add("VANTHU_SMTP_RATE", "smtp-rate", "messages per second sent through the SMTP server, shared by all workers", false, g, st)
+	g, st = integer(func(c *Config) *int { return &c.SMTPMaxUnconfirmed }, 1, 1000)
+	add("VANTHU_SMTP_MAX_UNCONFIRMED", "smtp-max-unconfirmed", "messages a worker may have accepted by the SMTP server but not yet recorded sent; a crashed worker sends at most this many twice (1: safest, slowest against a slow server)", false, g, st)
 	g, st = rate(func(c *Config) *float64 { return &c.DomainRate })
 	add("VANTHU_DOMAIN_RATE", "domain-rate", "messages per second sent to one destination domain, shared by all workers", false, g, st)
 	g, st = oneOf(func(c *Config) *string { return &c.MailTagSeparator }, "+", "-", "_", ".", "=")
@@ -254,25 +260,26 @@ func settings() []setting {
 // Defaults returns the configuration before environment and flags.
 func Defaults() Config {
 	return Config{
-		HTTPAddr:         ":8080",
-		DataDir:          "data",
-		LogLevel:         "info",
-		LogFormat:        "text",
-		Concurrency:      10,
-		ShutdownTimeout:  30 * time.Second,
-		SMTP:             Mail{Port: 587, TLS: TLSStartTLS},
-		SMTPRate:         10,
-		DomainRate:       5,
-		MailTagSeparator: "+",
-		RemindEvery:      24 * time.Hour,
-		RemindMax:        3,
-		IMAP:             Mail{Port: 993, TLS: TLSImplicit},
-		IMAPMailbox:      "INBOX",
-		IMAPProcessed:    "keep",
-		AckLinkTTL:       365 * 24 * time.Hour,
-		DevSMTPAddr:      "127.0.0.1:2525",
-		DevIMAPAddr:      "127.0.0.1:1143",
-		DevMailPassword:  "vanthu",
+		HTTPAddr:           ":8080",
+		DataDir:            "data",
+		LogLevel:           "info",
+		LogFormat:          "text",
+		Concurrency:        10,
+		ShutdownTimeout:    30 * time.Second,
+		SMTP:               Mail{Port: 587, TLS: TLSStartTLS},
+		SMTPRate:           10,
+		SMTPMaxUnconfirmed: 1,
+		DomainRate:         5,
+		MailTagSeparator:   "+",
+		RemindEvery:        24 * time.Hour,
+		RemindMax:          3,
+		IMAP:               Mail{Port: 993, TLS: TLSImplicit},
+		IMAPMailbox:        "INBOX",
+		IMAPProcessed:      "keep",
+		AckLinkTTL:         365 * 24 * time.Hour,
+		DevSMTPAddr:        "127.0.0.1:2525",
+		DevIMAPAddr:        "127.0.0.1:1143",
+		DevMailPassword:    "vanthu",
 	}
 }
 
