@@ -41,4 +41,7 @@ go tool staticcheck ./...
 step "go test -race -count=1 ./... (CI=${CI:-})"
 go test -race -count=1 -timeout 20m ./...
 
+step "fuzz the inbound classifier (bounded)"
+go test -run '^$' -fuzz '^FuzzClassify$' -fuzztime 30s ./mailer/
+
 step "all checks passed"
