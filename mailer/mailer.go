@@ -1,6 +1,7 @@
 // Package mailer is vanthu's mail plumbing: it composes MIME messages
-// (Compose), submits them over SMTP with pooled connections (Sender) and
-// reads the office mailbox over IMAP (Mailbox).
+// (Compose), submits them over SMTP with pooled connections (Sender),
+// reads the office mailbox over IMAP (Mailbox) and says what each message
+// found there is: a read receipt, a bounce, a reply or other (Classify).
 //
 // It knows nothing of the store or the queue: callers hand it bytes and
 // addresses and get back errors classified with vanthu error codes, so the

@@ -37,6 +37,8 @@ type Handlers struct {
 	// Directives serves the directive pipeline; nil leaves its tasks
 	// unregistered.
 	Directives *Directives
+	// Inbox reads the office mailbox; nil leaves its task unregistered.
+	Inbox *Inbox
 }
 
 // Register adds every handler to mux.
@@ -50,6 +52,9 @@ func (h *Handlers) Register(mux *asynq.ServeMux) {
 		mux.HandleFunc(TypeDirectiveRemind, h.HandleDirectiveRemind)
 		mux.HandleFunc(TypeRemindersSweep, h.HandleRemindersSweep)
 		mux.HandleFunc(TypeDispatchRemind, h.HandleRemind)
+	}
+	if h.Inbox != nil {
+		mux.HandleFunc(TypeInboxPoll, h.HandleInboxPoll)
 	}
 }
 

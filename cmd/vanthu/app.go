@@ -144,7 +144,7 @@ func smtpConfig(cfg config.Config) mailer.SMTPConfig {
 	// Keep as many connections as tasks can send at once: with fewer, a
 	// fan-out to hundreds of units would dial for most messages.
 	return mailer.SMTPConfig{Host: m.Host, Port: m.Port, TLS: mailer.TLSMode(m.TLS), Username: m.Username, Password: m.Password,
-		PlaintextAuth: cfg.MailPlaintextAuth, MaxIdle: cfg.Concurrency}
+		PlaintextAuth: cfg.MailPlaintextAuth, MaxIdle: cfg.Concurrency, MaxUnconfirmed: cfg.SMTPMaxUnconfirmed}
 }
 
 // webDeps are what the web server is built from, in every mode.
@@ -174,6 +174,7 @@ func newWeb(cfg config.Config, logger *slog.Logger, d webDeps) (*http.Server, er
 		BaseURL:        cfg.BaseURL,
 		SecureCookies:  cfg.SecureCookies,
 		DevMode:        d.mail != nil,
+		AckLinkTTL:     cfg.AckLinkTTL,
 	})
 	if err != nil {
 		return nil, err
@@ -223,6 +224,8 @@ type handlerDeps struct {
 	rdb    redis.UniversalClient
 	jobs   *worker.Client
 	smtp   string // host:port of the SMTP server, names its rate limit
+	// imap is the office mailbox; nil leaves the inbox task out.
+	imap *mailer.IMAPConfig
 }
 
 func newHandlers(cfg config.Config, logger *slog.Logger, d handlerDeps) (*worker.Handlers, error) {
@@ -248,7 +251,31 @@ func newHandlers(cfg config.Config, logger *slog.Logger, d handlerDeps) (*worker
 			DomainRate: perSecond(cfg.DomainRate),
 			Reminders:  store.ReminderPolicy{Every: cfg.RemindEvery, Max: cfg.RemindMax},
 		},
+		Inbox: newInbox(cfg, logger, d.store, from.Address, d.imap),
 	}, nil
+}
+
+// newInbox is the office mailbox reader over ic, or nil without one.
+func newInbox(cfg config.Config, logger *slog.Logger, st *store.Store, office string, ic *mailer.IMAPConfig) *worker.Inbox {
+	if ic == nil {
+		return nil
+	}
+	c := *ic
+	processed := cfg.IMAPProcessed
+	if processed == "keep" {
+		processed = ""
+	}
+	return &worker.Inbox{
+		Store: st, Mailbox: c.Mailbox, Office: office, TagSeparator: cfg.MailTagSeparator,
+		Processed: processed, Logger: logger.With(slog.String("component", "inbox")),
+		Open: func(ctx context.Context) (worker.IMAPMailbox, error) {
+			mb, err := mailer.DialIMAP(ctx, c)
+			if err != nil {
+				return nil, err
+			}
+			return mb, nil
+		},
+	}
 }
 
 // perSecond turns a messages-per-second setting into a limiter rate that
@@ -326,9 +353,12 @@ func runWorker(ctx context.Context, cfg config.Config, logger *slog.Logger, tune
 	defer sender.Close()
 	jobs := worker.NewClient(rdb)
 	defer jobs.Close()
-	h, err := newHandlers(cfg, logger, handlerDeps{
-		store: st, sender: sender, rdb: rdb, jobs: jobs, smtp: net.JoinHostPort(cfg.SMTP.Host, strconv.Itoa(cfg.SMTP.Port)),
-	})
+	deps := handlerDeps{store: st, sender: sender, rdb: rdb, jobs: jobs, smtp: net.JoinHostPort(cfg.SMTP.Host, strconv.Itoa(cfg.SMTP.Port))}
+	if cfg.IMAP.Host != "" {
+		ic := imapConfig(cfg)
+		deps.imap = &ic
+	}
+	h, err := newHandlers(cfg, logger, deps)
 	if err != nil {
 		return err
 	}
@@ -344,12 +374,19 @@ func runWorker(ctx context.Context, cfg config.Config, logger *slog.Logger, tune
 	}
 	logger.Info("worker started", slog.Int("concurrency", cfg.Concurrency))
 	checkMail(ctx, cfg, logger, sender)
+	if h.Inbox != nil {
+		go h.Inbox.Watch(ctx, jobs, inboxInterval)
+	}
 	err = serveMetrics(ctx, cfg, logger, reg)
 	<-ctx.Done()
 	srv.Shutdown()
 	logger.Info("worker stopped")
 	return err
 }
+
+// inboxInterval is the longest the office mailbox goes unread: IDLE
+// brings new mail sooner where the server offers it.
+const inboxInterval = time.Minute
 
 // checkMail tells the operator at start-up whether the mail servers answer.
 // It does not stop the worker: sends are retried, and the servers may come

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -80,7 +81,10 @@ func dev(ctx context.Context, cfg config.Config, logger *slog.Logger, out io.Wri
 	}()
 
 	from, _ := mail.ParseAddress(cfg.MailFrom)
-	mailsrv := devmail.New(devmail.Config{SMTPAddr: cfg.DevSMTPAddr, IMAPAddr: cfg.DevIMAPAddr, Password: cfg.DevMailPassword, Logger: logger})
+	mailsrv := devmail.New(devmail.Config{
+		SMTPAddr: cfg.DevSMTPAddr, IMAPAddr: cfg.DevIMAPAddr, Password: cfg.DevMailPassword,
+		RecipientDelimiter: cfg.MailTagSeparator, Logger: logger,
+	})
 	// Not ctx: the mail server must outlive the workers, which finish their
 	// running tasks after Ctrl-C; the deferred Close stops it.
 	if err := mailsrv.Start(context.WithoutCancel(ctx)); err != nil {
@@ -98,9 +102,14 @@ func dev(ctx context.Context, cfg config.Config, logger *slog.Logger, out io.Wri
 	reg := metrics.New(jobs, logger)
 
 	host, _, _ := net.SplitHostPort(mailsrv.SMTPAddr())
-	sender := mailer.NewSender(mailer.SMTPConfig{Host: host, Port: portOf(mailsrv.SMTPAddr()), TLS: mailer.TLSNone, MaxIdle: cfg.Concurrency}, logger)
+	sender := mailer.NewSender(mailer.SMTPConfig{Host: host, Port: portOf(mailsrv.SMTPAddr()), TLS: mailer.TLSNone, MaxIdle: cfg.Concurrency, MaxUnconfirmed: cfg.SMTPMaxUnconfirmed}, logger)
 	defer sender.Close()
-	h, err := newHandlers(cfg, logger, handlerDeps{store: st, sender: sender, rdb: rdb, jobs: jobs, smtp: mailsrv.SMTPAddr()})
+	imapHost, _, _ := net.SplitHostPort(mailsrv.IMAPAddr())
+	office := mailer.IMAPConfig{
+		Host: imapHost, Port: portOf(mailsrv.IMAPAddr()), TLS: mailer.TLSNone,
+		Username: from.Address, Password: cmp.Or(cfg.DevMailPassword, devmail.DefaultPassword), Mailbox: "INBOX",
+	}
+	h, err := newHandlers(cfg, logger, handlerDeps{store: st, sender: sender, rdb: rdb, jobs: jobs, smtp: mailsrv.SMTPAddr(), imap: &office})
 	if err != nil {
 		return err
 	}
@@ -111,6 +120,8 @@ func dev(ctx context.Context, cfg config.Config, logger *slog.Logger, out io.Wri
 		return fmt.Errorf("start worker: %w", err)
 	}
 	defer wsrv.Shutdown()
+	// The watcher stops with ctx, before the mail server closes.
+	go h.Inbox.Watch(ctx, jobs, inboxInterval)
 	sched, err := startScheduler(asynq.RedisClientOpt{Addr: rds.Addr()}, logger)
 	if err != nil {
 		return err

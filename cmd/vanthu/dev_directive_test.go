@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/smtp"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -136,7 +137,7 @@ func TestDevIssueDirective(t *testing.T) {
 	if len(list.Dispatches) == 0 || total != strconv.Itoa(len(list.Dispatches)) {
 		t.Fatalf("the API lists %d dispatches, the page counted %s", len(list.Dispatches), total)
 	}
-	var link string
+	var link, replyTo, origID, replyFrom string
 	for i, r := range list.Dispatches {
 		addr := r.Email
 		box := get("/dev/mail/" + url.PathEscape(addr))
@@ -144,6 +145,14 @@ func TestDevIssueDirective(t *testing.T) {
 		if n := distinct(uids); n != 1 {
 			t.Errorf("mailbox %s holds %d messages, want exactly 1", addr, n)
 			continue
+		}
+		if i == 1 {
+			// The second unit will answer by mail: read what a client
+			// replies to.
+			raw := get("/dev/mail/" + url.PathEscape(addr) + "/" + uids[0][1] + "/raw")
+			replyTo = firstMatch(t, raw, `(?m)^Reply-To: <?([^>\r\n]+)>?\r?$`)
+			origID = firstMatch(t, raw, `(?m)^Message-I[Dd]: (<[^>]+>)\r?$`)
+			replyFrom = addr
 		}
 		if i > 0 {
 			continue // read one message in full
@@ -172,6 +181,7 @@ func TestDevIssueDirective(t *testing.T) {
 	err = chromedp.Do(bctx,
 		chromedp.Navigate(base+u.Path),
 		chromedp.WaitVisible(css("#ack-button")),
+		chromedp.SendKeys(css("#ack-name"), "Nguyễn Thị Lan"),
 		chromedp.Click(css("#ack-button")),
 		chromedp.WaitVisible(css("#ack-status")),
 		chromedp.Navigate(docURL),
@@ -183,6 +193,30 @@ func TestDevIssueDirective(t *testing.T) {
 		chromedp.WithPollingInterval(250*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second))); err != nil {
 		t.Fatalf("the acknowledgement does not show on the document page: %v", err)
 	}
+
+	// The second unit replies by mail, as a mail client does: to the
+	// Reply-To, with In-Reply-To. The office mailbox watcher sees it (IDLE
+	// on the dev mail server) and the reply counts as an acknowledgement.
+	reply := "From: " + replyFrom + "\r\nTo: " + replyTo + "\r\nSubject: Re: =?UTF-8?B?Q2jhu4kgdGjhu4s=?=\r\n" +
+		"Message-ID: <reply-1@unit.test>\r\nIn-Reply-To: " + origID + "\r\nReferences: " + origID + "\r\n" +
+		"Date: " + time.Now().Format(time.RFC1123Z) + "\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n" +
+		"Đơn vị đã nhận văn bản.\r\n\r\n> Kính gửi\r\n"
+	if err := smtp.SendMail(env["VANTHU_DEV_SMTP_ADDR"], nil, replyFrom, []string{replyTo}, []byte(reply)); err != nil {
+		t.Fatalf("reply by mail: %v", err)
+	}
+	if _, err := chromedp.Run(bctx, chromedp.Poll[bool](`document.querySelector('[data-count="acknowledged"]').textContent === '2'`,
+		chromedp.WithPollingInterval(250*time.Millisecond), chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+		t.Fatalf("the reply by mail does not show as an acknowledgement: %v\n%s", err, logs.String())
+	}
+}
+
+func firstMatch(t *testing.T, s, re string) string {
+	t.Helper()
+	m := regexp.MustCompile(re).FindStringSubmatch(s)
+	if m == nil {
+		t.Fatalf("no %s in:\n%.2000s", re, s)
+	}
+	return m[1]
 }
 
 func distinct(ms [][]string) int {
