@@ -42,6 +42,6 @@ step "go test -race -count=1 ./... (CI=${CI:-})"
 go test -race -count=1 -timeout 20m ./...
 
 step "fuzz the inbound classifier (bounded)"
-go test -run '^$' -fuzz '^FuzzClassify$' -fuzztime 30s ./mailer/
+go test -run '^$' -fuzz '^FuzzClassify$' -fuzztime 30s -fuzzminimizetime 5s ./mailer/
 
 step "all checks passed"
