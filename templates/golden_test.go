@@ -52,6 +52,8 @@ func TestGoldenDocuments(t *testing.T) {
 		"minutes":   {"BIÊN BẢN", "Số: 15/BB-ĐKT", "Nguyễn Văn Thưởng", "TRƯỞNG ĐOÀN KIỂM TRA"},
 		"report":    {"BÁO CÁO", "quý IV năm 2026", "Khiển trách: 3 trường hợp"},
 		"reminder":  {"V/v Đôn đốc xác nhận tiếp nhận Chỉ thị số 02/CT-UBND", "Kính gửi: Ủy ban nhân dân phường Thanh Đức", "lần đôn đốc thứ 1"},
+		"receipts": {"BÁO CÁO", "Tình hình tiếp nhận văn bản số 02/CT-UBND ngày 25/11/2026", "Kính gửi: Giám đốc Sở Nội vụ",
+			"a349149a41dd3d4377f0cb84f6ab05059af056ba30b8b701ca6847b959b2e978", "Sở Giáo dục và Đào tạo", "Thư báo đã đọc", "Hệ thống của đơn vị (API)"},
 	}
 	for _, name := range s.Documents() {
 		t.Run(name, func(t *testing.T) {
@@ -246,7 +248,7 @@ func TestGoldenSheets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(s.Sheets(), ","); got != "annexes,findings,tracking" {
+	if got := strings.Join(s.Sheets(), ","); got != "annexes,findings,receipts,tracking" {
 		t.Fatalf("sheets = %s", got)
 	}
 	for _, name := range s.Sheets() {
@@ -318,6 +320,21 @@ func totalsFor(name string, d sheet.Data) []total {
 	case "findings":
 		recs := d.Rows[""]
 		return []total{{"Vi phạm", fmt.Sprint("A", 5+len(recs)), len(recs)}}
+	case "receipts":
+		recs := d.Rows[""]
+		row := fmt.Sprint(5 + len(recs))
+		out := []total{
+			{"Tiếp nhận", "C" + row, len(recs)},
+			{"Tiếp nhận", "E" + row, count(recs, has("SentAt"))},
+			{"Tiếp nhận", "H" + row, count(recs, has("ReadAt"))},
+			{"Tiếp nhận", "K" + row, count(recs, has("AckAt"))},
+			{"Tiếp nhận", "O" + row, count(recs, has("ProblemAt"))},
+		}
+		// Below the totals: units per status, in receiptStatuses order.
+		for i, st := range receiptStatuses {
+			out = append(out, total{"Tiếp nhận", fmt.Sprint("D", 5+len(recs)+3+i), count(recs, func(r map[string]any) bool { return r["Status"] == st })})
+		}
+		return out
 	case "annexes":
 		var out []total
 		cols := map[string][]string{

@@ -288,7 +288,127 @@ func annexSpecs() []sheetSpec {
 	}
 }
 
+// receiptStatuses are the status labels (vanthu.Milestone.Label) the
+// receipt sheet counts below its totals, from the best to the worst news.
+var receiptStatuses = []string{"Đã xác nhận", "Đã xem", "Đã gửi", "Bị trả lại", "Gửi lỗi", "Chờ gửi"}
+
+// receiptsSpec is the receipt report (issue 5, item 7): per unit, each
+// milestone's time, channel and evidence.
+func receiptsSpec() sheetSpec {
+	count := func(col string) string { return fmt.Sprintf("COUNTA(%s5:%s5)", col, col) }
+	text := func(header, field string, width float64) column {
+		return column{header: header, width: width, cell: "{{." + field + "}}"}
+	}
+	at := func(header, field, col string) column {
+		return column{header: header, width: 17, cell: "{{." + field + "}}", numFmt: dateTime, total: count(col)}
+	}
+	return sheetSpec{
+		name:       "Tiếp nhận",
+		title:      "BÁO CÁO TÌNH HÌNH TIẾP NHẬN VĂN BẢN",
+		subtitle:   "Văn bản số {{Number}} ngày {{Date}}: {{Subject}}",
+		totalLabel: "Tổng cộng",
+		columns: []column{
+			{header: "STT", width: 6, cell: "{{.STT}}", numFmt: "0"},
+			text("Mã đơn vị", "Code", 12),
+			{header: "Tên đơn vị", width: 36, cell: "{{.Name}}", total: count("C")},
+			{header: "Trạng thái", width: 14, cell: "{{.Status}}", numFmt: "@"},
+			at("Gửi lúc", "SentAt", "E"),
+			text("Kênh gửi", "SentChannel", 16),
+			text("Chứng cứ gửi", "SentEvidence", 36),
+			at("Xem lúc", "ReadAt", "H"),
+			text("Kênh xem", "ReadChannel", 16),
+			text("Chứng cứ xem", "ReadEvidence", 36),
+			at("Xác nhận lúc", "AckAt", "K"),
+			text("Kênh xác nhận", "AckChannel", 16),
+			text("Chứng cứ xác nhận", "AckEvidence", 40),
+			text("Người xác nhận", "AckBy", 24),
+			at("Trả lại / lỗi lúc", "ProblemAt", "O"),
+			text("Kênh trả lại / lỗi", "ProblemChannel", 16),
+			text("Chứng cứ trả lại / lỗi", "ProblemEvidence", 40),
+		},
+	}
+}
+
 func buildTracking() (*excelize.File, error) { return newWorkbook(trackingSpec()) }
+
+// buildReceipts adds to the common layout the file's SHA-256 (row 3) and,
+// below the totals, the number of units per status: COUNTIF over the
+// status column, which Fill widens over the units like the totals.
+func buildReceipts() (*excelize.File, error) {
+	s := receiptsSpec()
+	f, err := newWorkbook(s)
+	if err != nil {
+		return nil, err
+	}
+	last, _ := excelize.ColumnNumberToName(len(s.columns))
+	note, err := f.NewStyle(&excelize.Style{
+		Font:      &excelize.Font{Size: 12, Family: "Times New Roman"},
+		Alignment: &excelize.Alignment{Horizontal: "center", WrapText: true},
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := f.SetCellStr(s.name, "A3", "Tệp PDF đã gửi: {{FileName}}, mã SHA-256: {{SHA256}}. Số liệu tính đến {{AsOf}}."); err != nil {
+		return nil, err
+	}
+	if err := f.MergeCell(s.name, "A3", last+"3"); err != nil {
+		return nil, err
+	}
+	if err := f.SetCellStyle(s.name, "A3", last+"3", note); err != nil {
+		return nil, err
+	}
+	if err := f.SetRowHeight(s.name, 3, 32); err != nil {
+		return nil, err
+	}
+	header, err := f.NewStyle(&excelize.Style{
+		Border:    border(),
+		Fill:      excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"D9E1F2"}},
+		Font:      &excelize.Font{Bold: true, Size: 12, Family: "Times New Roman"},
+		Alignment: &excelize.Alignment{Horizontal: "center", Vertical: "center", WrapText: true},
+	})
+	if err != nil {
+		return nil, err
+	}
+	label, err := f.NewStyle(&excelize.Style{Border: border(), Font: &excelize.Font{Size: 12, Family: "Times New Roman"}})
+	if err != nil {
+		return nil, err
+	}
+	number := "#,##0"
+	value, err := f.NewStyle(&excelize.Style{Border: border(), Font: &excelize.Font{Size: 12, Family: "Times New Roman"},
+		CustomNumFmt: &number, Alignment: &excelize.Alignment{Horizontal: "center"}})
+	if err != nil {
+		return nil, err
+	}
+	top := specTotalsRow + 2
+	for _, c := range []struct {
+		ref, text string
+		style     int
+	}{{fmt.Sprint("C", top), "Trạng thái", header}, {fmt.Sprint("D", top), "Số đơn vị", header}} {
+		if err := f.SetCellStr(s.name, c.ref, c.text); err != nil {
+			return nil, err
+		}
+		if err := f.SetCellStyle(s.name, c.ref, c.ref, c.style); err != nil {
+			return nil, err
+		}
+	}
+	for i, st := range receiptStatuses {
+		row := top + 1 + i
+		l, v := fmt.Sprint("C", row), fmt.Sprint("D", row)
+		if err := f.SetCellStr(s.name, l, st); err != nil {
+			return nil, err
+		}
+		if err := f.SetCellFormula(s.name, v, fmt.Sprintf(`COUNTIF(D%d:D%d,"%s")`, specMarkedRow, specMarkedRow, st)); err != nil {
+			return nil, err
+		}
+		if err := f.SetCellStyle(s.name, l, l, label); err != nil {
+			return nil, err
+		}
+		if err := f.SetCellStyle(s.name, v, v, value); err != nil {
+			return nil, err
+		}
+	}
+	return f, nil
+}
 func buildFindings() (*excelize.File, error) { return newWorkbook(findingsSpec()) }
 
 func buildAnnexes() (*excelize.File, error) {
@@ -318,6 +438,7 @@ var templateBuilders = map[string]func() (*excelize.File, error){
 	"tracking.xlsx": buildTracking,
 	"findings.xlsx": buildFindings,
 	"annexes.xlsx":  buildAnnexes,
+	"receipts.xlsx": buildReceipts,
 }
 
 // TestGenerateSheets rewrites the default Excel templates sheets/*.xlsx

@@ -83,8 +83,12 @@ func TestDocumentTemplatesRenderTheirSamples(t *testing.T) {
 		"minutes":   {"Hồi 07 giờ 45 ngày 25/11/2026", "(tỷ lệ 83,33%)", "| 1 | Nguyễn Văn Thưởng |", "lập thành 02 bản"},
 		"report":    {"quý IV năm 2026", "333/424 người (78,54%)", "(6,60%)", "- Khiển trách: 3 trường hợp;"},
 		"reminder":  {"(17 giờ 00 ngày 27/11/2026)", "lần đôn đốc thứ 1"},
+		"receipts": {"tính đến 08 giờ 00 ngày 28/11/2026", "| Đã xác nhận | 3 | 37,50% |",
+			"| 2 | Sở Tư pháp | 09 giờ 02 ngày 25/11/2026 (Máy chủ thư) | 10 giờ 05 ngày 25/11/2026 (Hệ thống của đơn vị (API)) |",
+			"| 3 | Sở Y tế | 09 giờ 04 ngày 25/11/2026 (Máy chủ thư) | 11 giờ 16 ngày 25/11/2026 (Thư báo đã đọc) | Chưa có | Đã xem |",
+			"- Xem: 10 giờ 05 ngày 25/11/2026, Hệ thống của đơn vị (API): suy ra từ mốc xác nhận;", "- Gửi lỗi: 09 giờ 12 ngày 25/11/2026, Máy chủ thư: lý do: 550 5.7.1 Relay access denied."},
 	}
-	if got := s.Documents(); strings.Join(got, ",") != "directive,minutes,reminder,report" {
+	if got := s.Documents(); strings.Join(got, ",") != "directive,minutes,receipts,reminder,report" {
 		t.Fatalf("documents = %v", got)
 	}
 	for name, parts := range want {

@@ -167,6 +167,7 @@ func newWeb(cfg config.Config, logger *slog.Logger, d webDeps) (*http.Server, er
 		Store:          d.store,
 		Jobs:           d.jobs,
 		Directives:     directives,
+		Receipts:       directive.Receipts{Service: directives, ReceiptStore: d.store},
 		Mail:           d.mail,
 		QueueMonitor:   monitor,
 		Metrics:        d.metrics.Handler(),

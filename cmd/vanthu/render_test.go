@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"os/exec"
@@ -26,12 +27,12 @@ func TestRenderCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range []string{"directive", "minutes", "report", "reminder", "tracking", "findings", "annexes", "mail/directive", "mail/reminder"} {
+	for _, n := range []string{"directive", "minutes", "report", "reminder", "tracking", "findings", "annexes", "receipts", "mail/directive", "mail/reminder"} {
 		if !strings.Contains(out, n) {
 			t.Errorf("templates list lacks %s:\n%s", n, out)
 		}
 	}
-	if out, err := runCmd(t, nil, "templates", "check"); err != nil || !strings.Contains(out, "4 document, 3 Excel and 5 mail templates OK") {
+	if out, err := runCmd(t, nil, "templates", "check"); err != nil || !strings.Contains(out, "5 document, 4 Excel and 5 mail templates OK") {
 		t.Fatalf("templates check: %q, %v", out, err)
 	}
 
@@ -117,9 +118,22 @@ func TestRenderExcelAndMail(t *testing.T) {
 		t.Errorf("mail HTML lacks the acknowledgement button")
 	}
 
+	// The receipt report is both a document and an Excel template: the
+	// output's extension picks which.
+	for _, ext := range []string{".pdf", ".xlsx"} {
+		file := filepath.Join(dir, "tiep-nhan"+ext)
+		if out, err := runCmd(t, nil, "render", "--template", "receipts", "--sample", "-o", file); err != nil {
+			t.Fatalf("render receipts%s: %v\n%s", ext, err, out)
+		}
+		b, _ := os.ReadFile(file)
+		if magic := map[string]string{".pdf": "%PDF-", ".xlsx": "PK"}[ext]; !bytes.HasPrefix(b, []byte(magic)) {
+			t.Errorf("receipts%s starts with %q", ext, b[:min(len(b), 8)])
+		}
+	}
+
 	// A template that does not write the asked kind names what does.
 	_, err = runCmd(t, nil, "render", "--template", "tracking", "--sample", "-o", filepath.Join(dir, "x.pdf"))
-	if err == nil || !strings.Contains(err.Error(), "Excel (.xlsx): annexes, findings, tracking") {
+	if err == nil || !strings.Contains(err.Error(), "Excel (.xlsx): annexes, findings, receipts, tracking") {
 		t.Errorf("tracking to .pdf: %v", err)
 	}
 }

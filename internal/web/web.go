@@ -153,6 +153,9 @@ type Config struct {
 	// Directives drafts and issues documents; nil answers the routes that
 	// need it with EUnavailable.
 	Directives Directives
+	// Receipts makes the receipt report of a document; nil answers its
+	// routes with EUnavailable.
+	Receipts Receipts
 	// Mail is the development mail server; nil (production) leaves the
 	// /dev/mail routes out.
 	Mail MailViewer
