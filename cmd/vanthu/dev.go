@@ -136,7 +136,11 @@ func dev(ctx context.Context, cfg config.Config, logger *slog.Logger, out io.Wri
 	if err != nil {
 		return err
 	}
-	banner(out, cfg, ln.Addr().String(), mailsrv, rds.Addr(), seeded)
+	signing, err := devSigning(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	banner(out, cfg, ln.Addr().String(), mailsrv, rds.Addr(), seeded, signing)
 	err = serveHTTP(ctx, httpSrv, ln, cfg.ShutdownTimeout)
 	// The deferred stops run in reverse order from here: scheduler, workers
 	// (running tasks finish or return to the queue), mail, Redis snapshot.
@@ -177,7 +181,7 @@ func giveAdminToken(ctx context.Context, st *store.Store, token string) error {
 	return nil
 }
 
-func banner(w io.Writer, cfg config.Config, httpAddr string, m *devmail.Server, redisAddr string, seeded bool) {
+func banner(w io.Writer, cfg config.Config, httpAddr string, m *devmail.Server, redisAddr string, seeded bool, signing devSignFiles) {
 	base := cfg.BaseURL
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nvanthu %s — development mode\n\n", vanthu.Version)
@@ -188,7 +192,9 @@ func banner(w io.Writer, cfg config.Config, httpAddr string, m *devmail.Server, 
 	fmt.Fprintf(&b, "  Metrics:      %s/metrics\n", base)
 	fmt.Fprintf(&b, "  SMTP:         %s   IMAP: %s   (any address; IMAP password %q)\n", m.SMTPAddr(), m.IMAPAddr(), cfg.DevMailPassword)
 	fmt.Fprintf(&b, "  Redis:        %s (in-process)\n", redisAddr)
-	fmt.Fprintf(&b, "  Data:         %s\n\n", cfg.DataDir)
+	fmt.Fprintf(&b, "  Data:         %s\n", cfg.DataDir)
+	signing.describe(&b)
+	b.WriteString("\n")
 	if seeded {
 		b.WriteString("  Sample province seeded. ")
 	}

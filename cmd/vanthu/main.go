@@ -42,6 +42,14 @@ Commands:
   render --template NAME (--data FILE | --sample) -o FILE
                 render a template offline to preview an edit: a document to
                 .pdf, an Excel template to .xlsx, mail/NAME to .html or .txt
+  sign (--key KEY --cert CERT | --p12 FILE [--password-file F]) [--reason R]
+       [--location L] in.pdf out.pdf
+                add a digital signature (PAdES) to a PDF; the .p12 password
+                comes from --password-file or VANTHU_SIGN_PASSWORD
+  verify [--roots CA.pem] file.pdf
+                check every signature of a PDF: signer, time, whether the
+                document changed after signing, whether the certificate
+                chains to the roots; exit 0 only when all is well
   bench render  measure the document engine (PDF and Excel); the last line
                 is "RESULT render key=value …"
   bench send [--units N] [--redis URL] [--database URL]
@@ -140,6 +148,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return explain(templatesCmd(ctx, rest, getenv, stdout))
 	case "render":
 		return explain(renderCmd(ctx, rest, getenv, stdout, stderr))
+	case "sign":
+		return signCmd(ctx, rest, getenv, stdout, stderr)
+	case "verify":
+		return verifyCmd(ctx, rest, stdout, stderr)
 	case "bench":
 		return explain(benchCmd(ctx, rest, getenv, stdout, stderr))
 	case "dev":
