@@ -119,6 +119,13 @@ func (c *Client) EnqueueRemind(ctx context.Context, documentID int64) error {
 	return err
 }
 
+// EnqueueWebhookDelivery asks a worker to send webhook delivery id now,
+// after a replay: a task of it waiting out its backoff runs at once, and
+// one archived after a refusal is replaced.
+func (c *Client) EnqueueWebhookDelivery(ctx context.Context, deliveryID int64) error {
+	return c.enqueueWebhook(ctx, deliveryID, true)
+}
+
 // QueueSizes reports tasks per queue and state, for metrics.
 func (c *Client) QueueSizes(ctx context.Context) (map[string]map[string]int, error) {
 	queues, err := c.insp.Queues()

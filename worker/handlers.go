@@ -39,6 +39,9 @@ type Handlers struct {
 	Directives *Directives
 	// Inbox reads the office mailbox; nil leaves its task unregistered.
 	Inbox *Inbox
+	// Webhooks delivers milestones to other systems; nil leaves its
+	// tasks unregistered.
+	Webhooks *Webhooks
 }
 
 // Register adds every handler to mux.
@@ -55,6 +58,10 @@ func (h *Handlers) Register(mux *asynq.ServeMux) {
 	}
 	if h.Inbox != nil {
 		mux.HandleFunc(TypeInboxPoll, h.HandleInboxPoll)
+	}
+	if h.Webhooks != nil {
+		mux.HandleFunc(TypeWebhookDeliver, h.HandleWebhookDeliver)
+		mux.HandleFunc(TypeWebhooksSweep, h.HandleWebhooksSweep)
 	}
 }
 

@@ -140,4 +140,7 @@ var Schedule = []Entry{
 	// about a minute plus the send lease.
 	{Spec: "* * * * *", Task: NewReconcileTask, Opts: []asynq.Option{asynq.Queue(QueueMaintenance), asynq.Unique(50 * time.Second)}},
 	{Spec: "*/10 * * * *", Task: NewRemindersSweepTask, Opts: []asynq.Option{asynq.Queue(QueueMaintenance), asynq.Unique(9 * time.Minute)}},
+	// Every minute: a milestone reaches the webhooks within about a
+	// minute, and deliveries whose task was lost are sent again.
+	{Spec: "* * * * *", Task: NewWebhooksSweepTask, Opts: []asynq.Option{asynq.Queue(QueueMaintenance), asynq.Unique(50 * time.Second)}},
 }

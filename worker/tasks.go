@@ -22,6 +22,10 @@ const (
 	TypeMailTest = "mail:test"
 	// TypeTokensCleanup deletes expired sessions and API tokens.
 	TypeTokensCleanup = "tokens:cleanup"
+	// TypeWebhookDeliver POSTs one milestone to one webhook.
+	TypeWebhookDeliver = "webhook:deliver"
+	// TypeWebhooksSweep enqueues every pending webhook delivery.
+	TypeWebhooksSweep = "webhooks:sweep"
 )
 
 // Queues and their weights: urgent mail first, routine chores last.

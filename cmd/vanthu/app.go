@@ -168,6 +168,7 @@ func newWeb(cfg config.Config, logger *slog.Logger, d webDeps) (*http.Server, er
 		Jobs:           d.jobs,
 		Directives:     directives,
 		Receipts:       directive.Receipts{Service: directives, ReceiptStore: d.store},
+		Webhooks:       d.store,
 		Mail:           d.mail,
 		QueueMonitor:   monitor,
 		Metrics:        d.metrics.Handler(),
@@ -252,7 +253,8 @@ func newHandlers(cfg config.Config, logger *slog.Logger, d handlerDeps) (*worker
 			DomainRate: perSecond(cfg.DomainRate),
 			Reminders:  store.ReminderPolicy{Every: cfg.RemindEvery, Max: cfg.RemindMax},
 		},
-		Inbox: newInbox(cfg, logger, d.store, from.Address, d.imap),
+		Inbox:    newInbox(cfg, logger, d.store, from.Address, d.imap),
+		Webhooks: &worker.Webhooks{Store: d.store, Queue: d.jobs},
 	}, nil
 }
 

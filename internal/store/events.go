@@ -28,9 +28,17 @@ func (s *Store) insertEvent(ctx context.Context, q querier, e *vanthu.Event) err
 	if strings.TrimSpace(e.Detail) == "" {
 		e.Detail = "{}"
 	}
-	return q.QueryRowContext(ctx, s.rebind(`INSERT INTO events (at, actor, action, source, subject, detail, evidence_ref)
+	if err := q.QueryRowContext(ctx, s.rebind(`INSERT INTO events (at, actor, action, source, subject, detail, evidence_ref)
 		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-		toMS(e.At), e.Actor, e.Action, string(e.Source), e.Subject, e.Detail, e.EvidenceRef).Scan(&e.ID)
+		toMS(e.At), e.Actor, e.Action, string(e.Source), e.Subject, e.Detail, e.EvidenceRef).Scan(&e.ID); err != nil {
+		return err
+	}
+	// A dispatch milestone becomes due to the webhooks in the event's own
+	// transaction: committed together, or not at all.
+	if isWebhookAction(e.Action) {
+		return s.insertDeliveries(ctx, q, e)
+	}
+	return nil
 }
 
 // ListEvents returns the latest events about subject ("" for all), newest

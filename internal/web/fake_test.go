@@ -11,12 +11,13 @@ import (
 
 // fakeJobs records what the web layer enqueues.
 type fakeJobs struct {
-	mu      sync.Mutex
-	pingErr error
-	mails   []string
-	fanouts []int64   // document ids
-	sends   [][]int64 // dispatch ids per call
-	reminds []int64   // document ids
+	mu       sync.Mutex
+	pingErr  error
+	mails    []string
+	fanouts  []int64   // document ids
+	sends    [][]int64 // dispatch ids per call
+	reminds  []int64   // document ids
+	webhooks []int64   // delivery ids
 }
 
 func (j *fakeJobs) EnqueueFanout(ctx context.Context, documentID int64) error {
@@ -37,6 +38,13 @@ func (j *fakeJobs) EnqueueRemind(ctx context.Context, documentID int64) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.reminds = append(j.reminds, documentID)
+	return nil
+}
+
+func (j *fakeJobs) EnqueueWebhookDelivery(ctx context.Context, deliveryID int64) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.webhooks = append(j.webhooks, deliveryID)
 	return nil
 }
 

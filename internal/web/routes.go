@@ -61,6 +61,11 @@ func (s *Server) routeTable() []Route {
 		{Method: "GET", Pattern: "/api/v1/inbound/{id}/raw", Auth: AuthAPI, Roles: auditors, Summary: "Source of a message (message/rfc822)", handler: s.apiInboundRaw},
 		{Method: "POST", Pattern: "/api/v1/inbound/{id}/reviewed", Auth: AuthAPI, Roles: editors, Summary: "Mark an unmatched message as looked at", handler: s.apiInboundReviewed},
 		{Method: "POST", Pattern: "/api/v1/admin/test-mail", Auth: AuthAPI, Roles: admins, Summary: "Send a test mail", handler: s.apiTestMail},
+		{Method: "GET", Pattern: "/api/v1/webhooks", Auth: AuthAPI, Roles: admins, Summary: "List webhooks", handler: s.apiListWebhooks},
+		{Method: "POST", Pattern: "/api/v1/webhooks", Auth: AuthAPI, Roles: admins, Summary: "Create a webhook", handler: s.apiCreateWebhook},
+		{Method: "POST", Pattern: "/api/v1/webhooks/{id}/deactivate", Auth: AuthAPI, Roles: admins, Summary: "Stop a webhook", handler: s.apiDeactivateWebhook},
+		{Method: "GET", Pattern: "/api/v1/webhooks/{id}/deliveries", Auth: AuthAPI, Roles: admins, Summary: "Delivery log of a webhook", handler: s.apiListDeliveries},
+		{Method: "POST", Pattern: "/api/v1/webhook-deliveries/{id}/replay", Auth: AuthAPI, Roles: admins, Summary: "Send a webhook delivery again", handler: s.apiReplayDelivery},
 
 		{Method: "GET", Pattern: "/{$}", Summary: "Home: redirects to the units", handler: s.pageHome},
 		{Method: "GET", Pattern: "/units", Auth: AuthSession, Roles: anyRole, Summary: "Units page", page: true, handler: s.pageUnits},
@@ -77,6 +82,10 @@ func (s *Server) routeTable() []Route {
 		{Method: "GET", Pattern: "/inbound/{id}", Auth: AuthSession, Roles: auditors, Summary: "One message of the office mailbox", page: true, handler: s.pageInboundView},
 		{Method: "POST", Pattern: "/inbound/{id}/reviewed", Auth: AuthSession, Roles: editors, Summary: "Mark a message as looked at", page: true, handler: s.pageInboundReviewed},
 		{Method: "POST", Pattern: "/documents/{id}/remind", Auth: AuthSession, Roles: editors, Summary: "Remind the units now", page: true, handler: s.pageRemind},
+		{Method: "GET", Pattern: "/admin/webhooks", Auth: AuthSession, Roles: admins, Summary: "Webhooks and their latest deliveries", page: true, handler: s.pageWebhooks},
+		{Method: "POST", Pattern: "/admin/webhooks", Auth: AuthSession, Roles: admins, Summary: "Add a webhook", page: true, handler: s.pageCreateWebhook},
+		{Method: "POST", Pattern: "/admin/webhooks/{id}/deactivate", Auth: AuthSession, Roles: admins, Summary: "Stop a webhook", page: true, handler: s.pageDeactivateWebhook},
+		{Method: "POST", Pattern: "/admin/webhook-deliveries/{id}/replay", Auth: AuthSession, Roles: admins, Summary: "Send a webhook delivery again", page: true, handler: s.pageReplayDelivery},
 
 		// Public: the token in the link is the credential of the unit.
 		{Method: "GET", Pattern: "/a/{token}", Summary: "Acknowledgement page of a unit", page: true, handler: s.pageAck},

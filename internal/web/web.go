@@ -91,6 +91,8 @@ type Jobs interface {
 	// EnqueueRemind reminds now every unit of the document that has not
 	// acknowledged it.
 	EnqueueRemind(ctx context.Context, documentID int64) error
+	// EnqueueWebhookDelivery sends a webhook delivery now (after a replay).
+	EnqueueWebhookDelivery(ctx context.Context, deliveryID int64) error
 }
 
 // Directives drafts, previews and issues directives (internal/directive).
@@ -156,6 +158,9 @@ type Config struct {
 	// Receipts makes the receipt report of a document; nil answers its
 	// routes with EUnavailable.
 	Receipts Receipts
+	// Webhooks keeps the outgoing webhooks and their delivery log; nil
+	// answers their routes with EUnavailable.
+	Webhooks WebhookStore
 	// Mail is the development mail server; nil (production) leaves the
 	// /dev/mail routes out.
 	Mail MailViewer
