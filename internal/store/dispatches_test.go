@@ -163,11 +163,12 @@ func testDispatchSending(t *testing.T, newDSN opener) {
 	wantCode(t, err, vanthu.ENotFound)
 	pending(d2, d3)
 
+	// Newest first; every dispatch starts with its queued event.
 	wantEvents := map[int64][]string{
-		d1: {"dispatch_sent"},
-		d2: nil,
-		d3: {"dispatch_resend", "dispatch_failed"},
-		d4: {"dispatch_failed"},
+		d1: {"dispatch_sent", "dispatch_queued"},
+		d2: {"dispatch_queued"},
+		d3: {"dispatch_resend", "dispatch_failed", "dispatch_queued"},
+		d4: {"dispatch_failed", "dispatch_queued"},
 	}
 	for id, want := range wantEvents {
 		if got := actions(t, st, fmt.Sprintf("dispatch:%d", id)); !slices.Equal(got, want) {
@@ -322,7 +323,7 @@ func testReminders(t *testing.T, newDSN opener) {
 	if got := f.get(t, snv); got.Reminded != 2 {
 		t.Fatalf("reminded = %d, want 2", got.Reminded)
 	}
-	if got := actions(t, st, fmt.Sprintf("dispatch:%d", snv)); !slices.Equal(got, []string{"dispatch_reminded", "dispatch_reminded", "dispatch_sent"}) {
+	if got := actions(t, st, fmt.Sprintf("dispatch:%d", snv)); !slices.Equal(got, []string{"dispatch_reminded", "dispatch_reminded", "dispatch_sent", "dispatch_queued"}) {
 		t.Fatalf("events = %v", got)
 	}
 	var rows int
@@ -384,7 +385,7 @@ func testApplyMilestone(t *testing.T, newDSN opener) {
 	if snv.BouncedAt == nil || !snv.BouncedAt.Equal(at(4)) {
 		t.Fatalf("SNV bounced at %v", snv.BouncedAt)
 	}
-	if got := actions(t, st, fmt.Sprintf("dispatch:%d", snv.ID)); !slices.Equal(got, []string{"dispatch_bounced", "dispatch_acknowledged"}) {
+	if got := actions(t, st, fmt.Sprintf("dispatch:%d", snv.ID)); !slices.Equal(got, []string{"dispatch_bounced", "dispatch_acknowledged", "dispatch_queued"}) {
 		t.Fatalf("SNV events = %v", got)
 	}
 	evs, _ := st.ListEvents(ctx, fmt.Sprintf("dispatch:%d", snv.ID), 10)
@@ -413,7 +414,7 @@ func testApplyMilestone(t *testing.T, newDSN opener) {
 		})
 	}
 	wg.Wait()
-	if wins.Load() != 1 || len(actions(t, st, fmt.Sprintf("dispatch:%d", xb))) != 1 {
+	if wins.Load() != 1 || len(actions(t, st, fmt.Sprintf("dispatch:%d", xb))) != 2 {
 		t.Fatalf("concurrent acknowledgements applied %d times, want 1", wins.Load())
 	}
 

@@ -516,14 +516,23 @@ func (s *Store) IssueDocument(ctx context.Context, id int64, actor string, at ti
 			return fmt.Errorf("store artifact: %w", err)
 		}
 		ins, err := tx.PrepareContext(ctx, s.rebind(`INSERT INTO dispatches (document_id, unit_id, email, queued_at, deadline, token_hash, mail_tag)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`))
+			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`))
 		if err != nil {
 			return err
 		}
 		defer ins.Close()
 		for _, pd := range p.Dispatches {
-			if _, err := ins.ExecContext(ctx, id, pd.UnitID, pd.Email, toMS(at), nullMS(doc.Content.Deadline), pd.TokenHash, pd.MailTag); err != nil {
+			var did int64
+			if err := ins.QueryRowContext(ctx, id, pd.UnitID, pd.Email, toMS(at), nullMS(doc.Content.Deadline), pd.TokenHash, pd.MailTag).Scan(&did); err != nil {
 				return fmt.Errorf("dispatch to unit %d: %w", pd.UnitID, err)
+			}
+			// Queued is a milestone like the others: its event is what the
+			// audit log and the webhooks see.
+			if err := s.insertEvent(ctx, tx, &vanthu.Event{
+				At: at, Actor: actor, Action: "dispatch_queued", Source: sourceOf(actor),
+				Subject: dispatchSubject(did), Detail: `{"milestone":"queued","implied":[]}`, EvidenceRef: doc.Symbol,
+			}); err != nil {
+				return fmt.Errorf("queued event of the dispatch to unit %d: %w", pd.UnitID, err)
 			}
 		}
 		if _, err := tx.ExecContext(ctx, s.rebind(`UPDATE documents SET number = ?, year = ?, symbol = ?, state = ?, issued_at = ?, updated_at = ?

@@ -56,15 +56,5 @@ func (s *Store) ListEvents(ctx context.Context, subject string, limit int) ([]va
 	}
 	query += " ORDER BY at DESC, id DESC LIMIT ?"
 	args = append(args, limit)
-	return queryAll(ctx, s.db, "list events", s.rebind(query), func(sc scanner) (vanthu.Event, error) {
-		var (
-			e      vanthu.Event
-			at     int64
-			source string
-		)
-		err := sc.Scan(&e.ID, &at, &e.Actor, &e.Action, &source, &e.Subject, &e.Detail, &e.EvidenceRef)
-		e.At = fromMS(at)
-		e.Source = vanthu.EventSource(source)
-		return e, err
-	}, args...)
+	return queryAll(ctx, s.db, "list events", s.rebind(query), scanEvent, args...)
 }

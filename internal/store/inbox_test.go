@@ -33,7 +33,7 @@ func testAcknowledgeWithPerson(t *testing.T, newDSN opener) {
 		t.Fatalf("dispatch ack = %+v at %v", got.Ack, got.AcknowledgedAt)
 	}
 	evs, _ := st.ListEvents(ctx, fmt.Sprintf("dispatch:%d", d.ID), 10)
-	if len(evs) != 1 || !strings.Contains(evs[0].Detail, `"name":"Nguyễn Thị Hồng"`) || !strings.Contains(evs[0].Detail, `"position":"Văn thư"`) {
+	if len(evs) != 2 || evs[1].Action != "dispatch_queued" || !strings.Contains(evs[0].Detail, `"name":"Nguyễn Thị Hồng"`) || !strings.Contains(evs[0].Detail, `"position":"Văn thư"`) {
 		t.Fatalf("events = %+v", evs)
 	}
 
@@ -53,7 +53,7 @@ func testAcknowledgeWithPerson(t *testing.T, newDSN opener) {
 	if got.Status() != vanthu.MilestoneBounced || got.FailReason != "5.1.1 user unknown" {
 		t.Fatalf("bounced dispatch = %s %q", got.Status(), got.FailReason)
 	}
-	if a := actions(t, st, fmt.Sprintf("dispatch:%d", s.ID)); len(a) != 3 || a[0] != "dispatch_mdn_deleted" || a[2] != "dispatch_bounced" {
+	if a := actions(t, st, fmt.Sprintf("dispatch:%d", s.ID)); len(a) != 4 || a[0] != "dispatch_mdn_deleted" || a[2] != "dispatch_bounced" || a[3] != "dispatch_queued" {
 		t.Fatalf("STC events = %v", a)
 	}
 	if _, err := st.ApplyEvidence(ctx, vanthu.Evidence{DispatchID: s.ID}); vanthu.ErrorCodeOf(err) != vanthu.EInvalid {
