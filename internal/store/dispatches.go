@@ -180,7 +180,8 @@ func (s *Store) ClaimDispatch(ctx context.Context, id int64, lease time.Duration
 		return d, false, fmt.Errorf("store: claim dispatch %d: lease %v is not positive", id, lease)
 	}
 	now := s.now()
-	res, err := s.db.ExecContext(ctx, s.rebind(`UPDATE dispatches SET lease_until = ?, attempts = attempts + 1
+	db := s.cached(s.db)
+	res, err := db.ExecContext(ctx, s.rebind(`UPDATE dispatches SET lease_until = ?, attempts = attempts + 1
 		WHERE id = ? AND sent_at IS NULL AND failed_at IS NULL AND (lease_until IS NULL OR lease_until <= ?)`),
 		toMS(now.Add(lease)), id, toMS(now))
 	if err != nil {
@@ -190,9 +191,9 @@ func (s *Store) ClaimDispatch(ctx context.Context, id int64, lease time.Duration
 	if err != nil {
 		return d, false, dbError("claim dispatch", err)
 	}
-	d, err = s.GetDispatch(ctx, id)
+	d, err = s.getDispatch(ctx, db, "d.id = ?", id)
 	if err != nil {
-		return d, false, err
+		return d, false, dbError("claim dispatch", err)
 	}
 	return d, n == 1, nil
 }
@@ -204,7 +205,8 @@ func (s *Store) ClaimDispatch(ctx context.Context, id int64, lease time.Duration
 func (s *Store) MarkSent(ctx context.Context, id int64, messageID string, at time.Time) error {
 	at = fromMS(toMS(at))
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.rebind(`UPDATE dispatches SET sent_at = ?, message_id = ?, lease_until = NULL, last_error = ''
+		q := s.cached(tx)
+		res, err := q.ExecContext(ctx, s.rebind(`UPDATE dispatches SET sent_at = ?, message_id = ?, lease_until = NULL, last_error = ''
 			WHERE id = ? AND sent_at IS NULL`), toMS(at), messageID, id)
 		if err != nil {
 			return err
@@ -212,7 +214,7 @@ func (s *Store) MarkSent(ctx context.Context, id int64, messageID string, at tim
 		if applied, err := s.affected(ctx, tx, res, id); err != nil || !applied {
 			return err
 		}
-		return s.insertEvent(ctx, tx, &vanthu.Event{
+		return s.insertEvent(ctx, q, &vanthu.Event{
 			At: at, Actor: "system", Action: "dispatch_sent", Source: vanthu.SourceSMTP,
 			Subject: dispatchSubject(id), EvidenceRef: messageID,
 		})
