@@ -62,8 +62,9 @@ func (s *Store) migrations() ([]migration, error) {
 }
 
 // Migrate applies the migrations not yet recorded in schema_migrations, in
-// order, each in its own transaction, and returns how many it applied.
-// Running it again applies nothing. On PostgreSQL an advisory lock
+// order, each in its own transaction, and returns how many it applied;
+// then it fills the catalogs if they are empty (EnsureCatalog). Running it
+// again applies nothing. On PostgreSQL an advisory lock
 // serialises concurrent callers; on SQLite the immediate transaction does.
 func (s *Store) Migrate(ctx context.Context) (applied int, err error) {
 	ms, err := s.migrations()
@@ -105,6 +106,11 @@ func (s *Store) Migrate(ctx context.Context) (applied int, err error) {
 		if done {
 			applied++
 		}
+	}
+	// Data every database needs, not only schema: the catalogs an admin
+	// edits afterwards. Idempotent, so it runs on every Migrate.
+	if err := s.EnsureCatalog(ctx); err != nil {
+		return applied, fmt.Errorf("store: migrate: %w", err)
 	}
 	return applied, nil
 }
