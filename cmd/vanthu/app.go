@@ -169,6 +169,7 @@ func newWeb(cfg config.Config, logger *slog.Logger, d webDeps) (*http.Server, er
 		Directives:     directives,
 		Receipts:       directive.Receipts{Service: directives, ReceiptStore: d.store},
 		Webhooks:       d.store,
+		Inspections:    d.store,
 		Mail:           d.mail,
 		QueueMonitor:   monitor,
 		Metrics:        d.metrics.Handler(),

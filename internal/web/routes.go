@@ -11,6 +11,8 @@ var (
 	editors  = []vanthu.Role{vanthu.RoleAdmin, vanthu.RoleClerk}
 	admins   = []vanthu.Role{vanthu.RoleAdmin}
 	auditors = []vanthu.Role{vanthu.RoleAdmin, vanthu.RoleClerk, vanthu.RoleViewer}
+	// inspectors create and edit inspection records; everyone reads them.
+	inspectors = []vanthu.Role{vanthu.RoleAdmin, vanthu.RoleInspector}
 )
 
 // routeTable is the single list of routes with their roles. Keep
@@ -61,6 +63,13 @@ func (s *Server) routeTable() []Route {
 		{Method: "GET", Pattern: "/api/v1/inbound/{id}/raw", Auth: AuthAPI, Roles: auditors, Summary: "Source of a message (message/rfc822)", handler: s.apiInboundRaw},
 		{Method: "POST", Pattern: "/api/v1/inbound/{id}/reviewed", Auth: AuthAPI, Roles: editors, Summary: "Mark an unmatched message as looked at", handler: s.apiInboundReviewed},
 		{Method: "POST", Pattern: "/api/v1/admin/test-mail", Auth: AuthAPI, Roles: admins, Summary: "Send a test mail", handler: s.apiTestMail},
+		{Method: "GET", Pattern: "/api/v1/inspections", Auth: AuthAPI, Roles: anyRole, Summary: "List inspections", handler: s.apiListInspections},
+		{Method: "POST", Pattern: "/api/v1/inspections", Auth: AuthAPI, Roles: inspectors, Summary: "Start an inspection record (draft)", handler: s.apiCreateInspection},
+		{Method: "GET", Pattern: "/api/v1/inspections/{id}", Auth: AuthAPI, Roles: anyRole, Summary: "Get an inspection record", handler: s.apiGetInspection},
+		{Method: "PUT", Pattern: "/api/v1/inspections/{id}", Auth: AuthAPI, Roles: inspectors, Summary: "Save a draft inspection record (409 on a stale revision)", handler: s.apiSaveInspection},
+		{Method: "POST", Pattern: "/api/v1/inspections/{id}/correct", Auth: AuthAPI, Roles: inspectors, Summary: "Start the correction of finalized minutes", handler: s.apiCorrectInspection},
+		{Method: "GET", Pattern: "/api/v1/catalog", Auth: AuthAPI, Roles: anyRole, Summary: "Violation and handling catalogs", handler: s.apiListCatalog},
+		{Method: "PUT", Pattern: "/api/v1/catalog/{kind}/{code}", Auth: AuthAPI, Roles: admins, Summary: "Create or change a catalog entry", handler: s.apiSaveCatalogEntry},
 		{Method: "GET", Pattern: "/api/v1/webhooks", Auth: AuthAPI, Roles: admins, Summary: "List webhooks", handler: s.apiListWebhooks},
 		{Method: "POST", Pattern: "/api/v1/webhooks", Auth: AuthAPI, Roles: admins, Summary: "Create a webhook", handler: s.apiCreateWebhook},
 		{Method: "POST", Pattern: "/api/v1/webhooks/{id}/deactivate", Auth: AuthAPI, Roles: admins, Summary: "Stop a webhook", handler: s.apiDeactivateWebhook},
@@ -82,6 +91,11 @@ func (s *Server) routeTable() []Route {
 		{Method: "GET", Pattern: "/inbound/{id}", Auth: AuthSession, Roles: auditors, Summary: "One message of the office mailbox", page: true, handler: s.pageInboundView},
 		{Method: "POST", Pattern: "/inbound/{id}/reviewed", Auth: AuthSession, Roles: editors, Summary: "Mark a message as looked at", page: true, handler: s.pageInboundReviewed},
 		{Method: "POST", Pattern: "/documents/{id}/remind", Auth: AuthSession, Roles: editors, Summary: "Remind the units now", page: true, handler: s.pageRemind},
+		{Method: "GET", Pattern: "/inspections", Auth: AuthSession, Roles: anyRole, Summary: "Inspection records", page: true, handler: s.pageInspections},
+		{Method: "GET", Pattern: "/inspections/new", Auth: AuthSession, Roles: inspectors, Summary: "Start an inspection record", page: true, handler: s.pageNewInspection},
+		{Method: "POST", Pattern: "/inspections/new", Auth: AuthSession, Roles: inspectors, Summary: "Create an inspection record", page: true, handler: s.pageCreateInspection},
+		{Method: "GET", Pattern: "/inspections/{id}", Auth: AuthSession, Roles: anyRole, Summary: "Inspector's form (draft) or the record", page: true, handler: s.pageInspection},
+		{Method: "POST", Pattern: "/inspections/{id}/correct", Auth: AuthSession, Roles: inspectors, Summary: "Start the correction of finalized minutes", page: true, handler: s.pageCorrectInspection},
 		{Method: "GET", Pattern: "/admin/webhooks", Auth: AuthSession, Roles: admins, Summary: "Webhooks and their latest deliveries", page: true, handler: s.pageWebhooks},
 		{Method: "POST", Pattern: "/admin/webhooks", Auth: AuthSession, Roles: admins, Summary: "Add a webhook", page: true, handler: s.pageCreateWebhook},
 		{Method: "POST", Pattern: "/admin/webhooks/{id}/deactivate", Auth: AuthSession, Roles: admins, Summary: "Stop a webhook", page: true, handler: s.pageDeactivateWebhook},

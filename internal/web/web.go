@@ -161,6 +161,9 @@ type Config struct {
 	// Webhooks keeps the outgoing webhooks and their delivery log; nil
 	// answers their routes with EUnavailable.
 	Webhooks WebhookStore
+	// Inspections keeps inspection records and their catalogs; nil answers
+	// their routes with EUnavailable.
+	Inspections InspectionStore
 	// Mail is the development mail server; nil (production) leaves the
 	// /dev/mail routes out.
 	Mail MailViewer
