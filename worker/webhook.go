@@ -19,7 +19,6 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/sonoivu/vanthu"
-	"github.com/sonoivu/vanthu/internal/store"
 )
 
 // Outgoing webhooks. Every dispatch milestone writes, in its own
@@ -124,7 +123,7 @@ func VerifyWebhook(secret []byte, timestamp, signature string, body []byte, now 
 // WebhookStore is what the webhook tasks need from the database
 // (store.Store).
 type WebhookStore interface {
-	GetDelivery(ctx context.Context, id int64) (store.Delivery, error)
+	GetDelivery(ctx context.Context, id int64) (vanthu.Delivery, error)
 	RecordAttempt(ctx context.Context, id int64, status int, errText string, at time.Time, delivered, gaveUp bool) error
 	PendingDeliveries(ctx context.Context, limit int) ([]int64, error)
 }
@@ -153,7 +152,7 @@ func (w *Webhooks) client() *http.Client {
 }
 
 // webhookBody is what delivery d sends.
-func webhookBody(d store.Delivery) WebhookBody {
+func webhookBody(d vanthu.Delivery) WebhookBody {
 	return WebhookBody{
 		EventID: d.EventID, DeliveryID: d.ID, Action: d.Event.Action, Milestone: strings.TrimPrefix(d.Event.Action, "dispatch_"),
 		DispatchID: d.DispatchID, DocumentID: d.DocumentID, UnitCode: d.UnitCode,
@@ -166,7 +165,7 @@ func webhookBody(d store.Delivery) WebhookBody {
 // a refusal that will not change (4xx other than 408 and 429, a redirect,
 // an unusable URL); an EUnavailable error for what may pass (5xx, 408,
 // 429, a network error, a timeout).
-func (w *Webhooks) post(ctx context.Context, d store.Delivery, body []byte, ts int64) (int, error) {
+func (w *Webhooks) post(ctx context.Context, d vanthu.Delivery, body []byte, ts int64) (int, error) {
 	timeout := w.Timeout
 	if timeout <= 0 {
 		timeout = webhookTimeout
@@ -221,7 +220,7 @@ func (h *Handlers) HandleWebhookDeliver(ctx context.Context, t *asynq.Task) erro
 	if err != nil {
 		return fmt.Errorf("webhook delivery %d: %w", p.DeliveryID, err)
 	}
-	if d.State != store.DeliveryPending || !d.Webhook.Active {
+	if d.State != vanthu.DeliveryPending || !d.Webhook.Active {
 		return nil
 	}
 	body, err := json.Marshal(webhookBody(d))

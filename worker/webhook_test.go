@@ -191,9 +191,9 @@ func newHookEnv(t *testing.T, units int) *hookEnv {
 }
 
 // webhook creates an active webhook to url with hookSecret.
-func (e *hookEnv) webhook(t *testing.T, url string) store.Webhook {
+func (e *hookEnv) webhook(t *testing.T, url string) vanthu.Webhook {
 	t.Helper()
-	w := store.Webhook{URL: url, Secret: hookSecret}
+	w := vanthu.Webhook{URL: url, Secret: hookSecret}
 	if err := e.st.CreateWebhook(context.Background(), &w, "admin"); err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +202,7 @@ func (e *hookEnv) webhook(t *testing.T, url string) store.Webhook {
 
 // sent marks the unit's dispatch sent and returns its deliveries, newest
 // first, one per active webhook.
-func (e *hookEnv) sent(t *testing.T, unit string) []store.WebhookDelivery {
+func (e *hookEnv) sent(t *testing.T, unit string) []vanthu.WebhookDelivery {
 	t.Helper()
 	ctx := context.Background()
 	d := e.by[unit]
@@ -213,7 +213,7 @@ func (e *hookEnv) sent(t *testing.T, unit string) []store.WebhookDelivery {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []store.WebhookDelivery
+	var out []vanthu.WebhookDelivery
 	for _, x := range all {
 		if x.Event.Subject == fmt.Sprintf("dispatch:%d", d.ID) && x.Event.Action == "dispatch_sent" {
 			out = append(out, x)
@@ -222,7 +222,7 @@ func (e *hookEnv) sent(t *testing.T, unit string) []store.WebhookDelivery {
 	return out
 }
 
-func (e *hookEnv) delivery(t *testing.T, id int64) store.Delivery {
+func (e *hookEnv) delivery(t *testing.T, id int64) vanthu.Delivery {
 	t.Helper()
 	d, err := e.st.GetDelivery(context.Background(), id)
 	if err != nil {
@@ -293,7 +293,7 @@ func TestWebhookRetriedThenDelivered(t *testing.T) {
 	}
 	id := ds[0].ID
 	e.sweep(t)
-	eventually(t, 20*time.Second, "delivered", func() bool { return e.delivery(t, id).State == store.DeliveryDelivered })
+	eventually(t, 20*time.Second, "delivered", func() bool { return e.delivery(t, id).State == vanthu.DeliveryDelivered })
 
 	d := e.delivery(t, id)
 	if d.Attempts != 2 || d.LastStatus != 200 || d.LastError != "" || d.DeliveredAt == nil {
@@ -353,7 +353,7 @@ func TestWebhookGivenUpThenReplayed(t *testing.T) {
 	ctx := context.Background()
 	id := e.sent(t, "XA-01")[0].ID
 	e.sweep(t)
-	eventually(t, 20*time.Second, "given up", func() bool { return e.delivery(t, id).State == store.DeliveryGaveUp })
+	eventually(t, 20*time.Second, "given up", func() bool { return e.delivery(t, id).State == vanthu.DeliveryGaveUp })
 	eventually(t, 10*time.Second, "task archived", func() bool { return taskState(t, client, id) == asynq.TaskStateArchived })
 	if d := e.delivery(t, id); d.Attempts != 1 || d.LastStatus != 410 || !strings.Contains(d.LastError, "410") || d.GaveUpAt == nil {
 		t.Fatalf("delivery = %+v, want given up after one attempt", d.WebhookDelivery)
@@ -373,7 +373,7 @@ func TestWebhookGivenUpThenReplayed(t *testing.T) {
 			t.Fatal(err)
 		}
 		eventually(t, 20*time.Second, fmt.Sprintf("replay %d delivered", i+1), func() bool {
-			return rc.count(id) == n && e.delivery(t, id).State == store.DeliveryDelivered
+			return rc.count(id) == n && e.delivery(t, id).State == vanthu.DeliveryDelivered
 		})
 	}
 	if d := e.delivery(t, id); d.Attempts != 3 || d.LastStatus != 204 || d.LastError != "" {
@@ -402,7 +402,7 @@ func TestWebhookRetriesRunOut(t *testing.T) {
 	if _, err := client.Enqueue(context.Background(), task, append(opts, asynq.MaxRetry(2))...); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, "given up", func() bool { return e.delivery(t, id).State == store.DeliveryGaveUp })
+	eventually(t, 30*time.Second, "given up", func() bool { return e.delivery(t, id).State == vanthu.DeliveryGaveUp })
 	eventually(t, 10*time.Second, "task archived", func() bool { return taskState(t, client, id) == asynq.TaskStateArchived })
 	d := e.delivery(t, id)
 	if d.Attempts != 3 || rc.count(id) != 3 || d.LastStatus != 503 || !strings.Contains(d.LastError, "503") {
@@ -463,7 +463,7 @@ func TestWebhookSweepAfterRedisLoss(t *testing.T) {
 		t.Fatalf("task still there after FLUSHALL: %v", st)
 	}
 	e.sweep(t)
-	eventually(t, 20*time.Second, "delivered after the flush", func() bool { return e.delivery(t, id).State == store.DeliveryDelivered })
+	eventually(t, 20*time.Second, "delivered after the flush", func() bool { return e.delivery(t, id).State == vanthu.DeliveryDelivered })
 	if n := rc.count(id); n != 2 {
 		t.Errorf("%d requests, want 2", n)
 	}
@@ -492,7 +492,7 @@ func TestWebhookReplayRunsNow(t *testing.T) {
 	if err := client.EnqueueWebhookDelivery(ctx, id); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 20*time.Second, "delivered", func() bool { return e.delivery(t, id).State == store.DeliveryDelivered })
+	eventually(t, 20*time.Second, "delivered", func() bool { return e.delivery(t, id).State == vanthu.DeliveryDelivered })
 }
 
 // TestWebhookAnswers: how each answer ends an attempt, by calling the
@@ -520,19 +520,19 @@ func TestWebhookAnswers(t *testing.T) {
 		status int
 		errHas string
 	}{
-		{"200", rc.srv.URL + "?answer=200", "", store.DeliveryDelivered, 200, ""},
-		{"202", rc.srv.URL + "?answer=202", "", store.DeliveryDelivered, 202, ""},
-		{"redirect not followed", rc.srv.URL + "?answer=302", vanthu.EPermanent, store.DeliveryGaveUp, 302, "302"},
-		{"400", rc.srv.URL + "?answer=400", vanthu.EPermanent, store.DeliveryGaveUp, 400, "answer 400"},
-		{"401", rc.srv.URL + "?answer=401", vanthu.EPermanent, store.DeliveryGaveUp, 401, "401"},
-		{"404", rc.srv.URL + "?answer=404", vanthu.EPermanent, store.DeliveryGaveUp, 404, "404"},
-		{"408", rc.srv.URL + "?answer=408", vanthu.EUnavailable, store.DeliveryPending, 408, "408"},
-		{"422", rc.srv.URL + "?answer=422", vanthu.EPermanent, store.DeliveryGaveUp, 422, "422"},
-		{"429", rc.srv.URL + "?answer=429", vanthu.EUnavailable, store.DeliveryPending, 429, "429"},
-		{"500", rc.srv.URL + "?answer=500", vanthu.EUnavailable, store.DeliveryPending, 500, "answer 500"},
-		{"503", rc.srv.URL + "?answer=503", vanthu.EUnavailable, store.DeliveryPending, 503, "503"},
-		{"connection refused", closed, vanthu.EUnavailable, store.DeliveryPending, 0, "refused"},
-		{"timeout", rc.srv.URL + "?answer=0", vanthu.EUnavailable, store.DeliveryPending, 0, "deadline"},
+		{"200", rc.srv.URL + "?answer=200", "", vanthu.DeliveryDelivered, 200, ""},
+		{"202", rc.srv.URL + "?answer=202", "", vanthu.DeliveryDelivered, 202, ""},
+		{"redirect not followed", rc.srv.URL + "?answer=302", vanthu.EPermanent, vanthu.DeliveryGaveUp, 302, "302"},
+		{"400", rc.srv.URL + "?answer=400", vanthu.EPermanent, vanthu.DeliveryGaveUp, 400, "answer 400"},
+		{"401", rc.srv.URL + "?answer=401", vanthu.EPermanent, vanthu.DeliveryGaveUp, 401, "401"},
+		{"404", rc.srv.URL + "?answer=404", vanthu.EPermanent, vanthu.DeliveryGaveUp, 404, "404"},
+		{"408", rc.srv.URL + "?answer=408", vanthu.EUnavailable, vanthu.DeliveryPending, 408, "408"},
+		{"422", rc.srv.URL + "?answer=422", vanthu.EPermanent, vanthu.DeliveryGaveUp, 422, "422"},
+		{"429", rc.srv.URL + "?answer=429", vanthu.EUnavailable, vanthu.DeliveryPending, 429, "429"},
+		{"500", rc.srv.URL + "?answer=500", vanthu.EUnavailable, vanthu.DeliveryPending, 500, "answer 500"},
+		{"503", rc.srv.URL + "?answer=503", vanthu.EUnavailable, vanthu.DeliveryPending, 503, "503"},
+		{"connection refused", closed, vanthu.EUnavailable, vanthu.DeliveryPending, 0, "refused"},
+		{"timeout", rc.srv.URL + "?answer=0", vanthu.EUnavailable, vanthu.DeliveryPending, 0, "deadline"},
 	}
 	e := newHookEnv(t, 1)
 	e.h.Webhooks.Timeout = 300 * time.Millisecond
@@ -567,7 +567,7 @@ func TestWebhookAnswers(t *testing.T) {
 	}
 
 	// A deactivated webhook's pending delivery is not sent.
-	var pending store.WebhookDelivery
+	var pending vanthu.WebhookDelivery
 	for _, d := range ds {
 		if tests[hooks[d.WebhookID]].name == "503" {
 			pending = d

@@ -38,55 +38,6 @@ const (
 	maxDeliveryLimit     = 1000
 )
 
-// Delivery states, as WebhookDelivery.State names them.
-const (
-	DeliveryPending   = "pending"
-	DeliveryDelivered = "delivered"
-	DeliveryGaveUp    = "gave_up"
-)
-
-// Webhook is an endpoint that is sent every dispatch milestone.
-type Webhook struct {
-	ID  int64  `json:"id"`
-	URL string `json:"url"`
-	// Secret is the HMAC-SHA256 key deliveries are signed with. Only
-	// CreateWebhook (which may generate it) and GetDelivery return it, so
-	// that listings never show it again.
-	Secret      string    `json:"secret,omitempty"`
-	Active      bool      `json:"active"`
-	Description string    `json:"description"`
-	CreatedAt   time.Time `json:"created_at"`
-	CreatedBy   string    `json:"created_by"` // username of the actor
-}
-
-// WebhookDelivery is one milestone event due to one webhook, and how its
-// delivery went so far: the delivery log.
-type WebhookDelivery struct {
-	ID            int64      `json:"id"`
-	WebhookID     int64      `json:"webhook_id"`
-	EventID       int64      `json:"event_id"`
-	CreatedAt     time.Time  `json:"created_at"`
-	State         string     `json:"state"` // DeliveryPending, DeliveryDelivered or DeliveryGaveUp
-	Attempts      int        `json:"attempts"`
-	LastAttemptAt *time.Time `json:"last_attempt_at,omitempty"`
-	LastStatus    int        `json:"last_status"` // HTTP status of the last attempt; 0: none or no answer
-	LastError     string     `json:"last_error"`
-	DeliveredAt   *time.Time `json:"delivered_at,omitempty"`
-	GaveUpAt      *time.Time `json:"gave_up_at,omitempty"`
-	// Event is the milestone event delivered.
-	Event vanthu.Event `json:"event"`
-}
-
-// Delivery is a delivery with everything needed to send it: its webhook,
-// secret included, and the dispatch its event is about.
-type Delivery struct {
-	WebhookDelivery
-	Webhook    Webhook
-	DispatchID int64 // 0 if the event's subject is not a dispatch
-	DocumentID int64
-	UnitCode   string
-}
-
 // isWebhookAction reports whether events with action are delivered to the
 // webhooks: the dispatch milestones, each of which writes one event.
 func isWebhookAction(action string) bool {
@@ -121,7 +72,7 @@ func errDeliveryNotFound() *vanthu.Error {
 }
 
 // validateWebhook normalises w and lists what is wrong with it.
-func validateWebhook(w *Webhook) []vanthu.Problem {
+func validateWebhook(w *vanthu.Webhook) []vanthu.Problem {
 	w.URL = strings.TrimSpace(w.URL)
 	w.Description = vntext.Clean(w.Description)
 	var ps []vanthu.Problem
@@ -169,7 +120,7 @@ func newWebhookSecret() (string, error) {
 // it active and records webhook_created (without the secret). It sets
 // w.ID, Secret, Active, CreatedAt and CreatedBy. EInvalid names the fields.
 // The new webhook receives the milestones reached from now on.
-func (s *Store) CreateWebhook(ctx context.Context, w *Webhook, actor string) error {
+func (s *Store) CreateWebhook(ctx context.Context, w *vanthu.Webhook, actor string) error {
 	if ps := validateWebhook(w); len(ps) > 0 {
 		return vanthu.Invalid("Thông tin webhook không hợp lệ.", ps...)
 	}
@@ -202,9 +153,9 @@ func (s *Store) CreateWebhook(ctx context.Context, w *Webhook, actor string) err
 
 const webhookColumns = "w.id, w.url, w.active, w.description, w.created_at, w.created_by"
 
-func scanWebhook(sc scanner, dst ...any) (Webhook, error) {
+func scanWebhook(sc scanner, dst ...any) (vanthu.Webhook, error) {
 	var (
-		w       Webhook
+		w       vanthu.Webhook
 		created int64
 	)
 	err := sc.Scan(append([]any{&w.ID, &w.URL, &w.Active, &w.Description, &created, &w.CreatedBy}, dst...)...)
@@ -213,11 +164,11 @@ func scanWebhook(sc scanner, dst ...any) (Webhook, error) {
 }
 
 // GetWebhook returns webhook id without its secret, or ENotFound.
-func (s *Store) GetWebhook(ctx context.Context, id int64) (Webhook, error) {
+func (s *Store) GetWebhook(ctx context.Context, id int64) (vanthu.Webhook, error) {
 	return s.getWebhook(ctx, s.db, id)
 }
 
-func (s *Store) getWebhook(ctx context.Context, q querier, id int64) (Webhook, error) {
+func (s *Store) getWebhook(ctx context.Context, q querier, id int64) (vanthu.Webhook, error) {
 	w, err := scanWebhook(q.QueryRowContext(ctx, s.rebind("SELECT "+webhookColumns+" FROM webhooks w WHERE w.id = ?"), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return w, errWebhookNotFound()
@@ -226,9 +177,9 @@ func (s *Store) getWebhook(ctx context.Context, q querier, id int64) (Webhook, e
 }
 
 // ListWebhooks returns every webhook, oldest first, without their secrets.
-func (s *Store) ListWebhooks(ctx context.Context) ([]Webhook, error) {
+func (s *Store) ListWebhooks(ctx context.Context) ([]vanthu.Webhook, error) {
 	return queryAll(ctx, s.db, "list webhooks", "SELECT "+webhookColumns+" FROM webhooks w ORDER BY w.id",
-		func(sc scanner) (Webhook, error) { return scanWebhook(sc) })
+		func(sc scanner) (vanthu.Webhook, error) { return scanWebhook(sc) })
 }
 
 // SetWebhookActive starts or stops the deliveries to webhook id and
@@ -267,9 +218,9 @@ const deliveryColumns = `d.id, d.webhook_id, d.event_id, d.created_at, d.attempt
 
 const deliveryFrom = " FROM webhook_deliveries d JOIN events e ON e.id = d.event_id"
 
-func scanDelivery(sc scanner, dst ...any) (WebhookDelivery, error) {
+func scanDelivery(sc scanner, dst ...any) (vanthu.WebhookDelivery, error) {
 	var (
-		d                            WebhookDelivery
+		d                            vanthu.WebhookDelivery
 		created, at                  int64
 		lastAttempt, delivered, gave sql.NullInt64
 		source                       string
@@ -281,11 +232,11 @@ func scanDelivery(sc scanner, dst ...any) (WebhookDelivery, error) {
 	d.LastAttemptAt, d.DeliveredAt, d.GaveUpAt = timePtr(lastAttempt), timePtr(delivered), timePtr(gave)
 	switch {
 	case d.DeliveredAt != nil:
-		d.State = DeliveryDelivered
+		d.State = vanthu.DeliveryDelivered
 	case d.GaveUpAt != nil:
-		d.State = DeliveryGaveUp
+		d.State = vanthu.DeliveryGaveUp
 	default:
-		d.State = DeliveryPending
+		d.State = vanthu.DeliveryPending
 	}
 	return d, err
 }
@@ -301,9 +252,9 @@ func (s *Store) PendingDeliveries(ctx context.Context, limit int) ([]int64, erro
 // GetDelivery returns delivery id with its event, its webhook (secret
 // included) and, for an event about a dispatch, the dispatch's document
 // and unit code; ENotFound if there is no such delivery.
-func (s *Store) GetDelivery(ctx context.Context, id int64) (Delivery, error) {
+func (s *Store) GetDelivery(ctx context.Context, id int64) (vanthu.Delivery, error) {
 	var (
-		out     Delivery
+		out     vanthu.Delivery
 		secret  string
 		created int64
 		w       = &out.Webhook
@@ -381,7 +332,7 @@ func cutText(s string, n int) string {
 // ListDeliveries returns the delivery log of webhook webhookID (0: of
 // every webhook), newest first, at most limit (default 100, at most 1000),
 // each with its event. ENotFound if there is no such webhook.
-func (s *Store) ListDeliveries(ctx context.Context, webhookID int64, limit int) ([]WebhookDelivery, error) {
+func (s *Store) ListDeliveries(ctx context.Context, webhookID int64, limit int) ([]vanthu.WebhookDelivery, error) {
 	if limit <= 0 {
 		limit = defaultDeliveryLimit
 	}
@@ -396,16 +347,16 @@ func (s *Store) ListDeliveries(ctx context.Context, webhookID int64, limit int) 
 	}
 	query += " ORDER BY d.id DESC LIMIT ?"
 	return queryAll(ctx, s.db, "list webhook deliveries", s.rebind(query),
-		func(sc scanner) (WebhookDelivery, error) { return scanDelivery(sc) }, append(args, limit)...)
+		func(sc scanner) (vanthu.WebhookDelivery, error) { return scanDelivery(sc) }, append(args, limit)...)
 }
 
 // ReplayDelivery makes delivery id due again, delivered or given up
 // before, and records webhook_replayed; the caller then enqueues it. Its
 // attempts keep counting. EConflict if its webhook is inactive (it would
 // not be sent), ENotFound if there is no such delivery.
-func (s *Store) ReplayDelivery(ctx context.Context, id int64, actor string) (WebhookDelivery, error) {
+func (s *Store) ReplayDelivery(ctx context.Context, id int64, actor string) (vanthu.WebhookDelivery, error) {
 	now := s.now()
-	var d WebhookDelivery
+	var d vanthu.WebhookDelivery
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var active bool
 		var err error
@@ -418,20 +369,20 @@ func (s *Store) ReplayDelivery(ctx context.Context, id int64, actor string) (Web
 			return err
 		}
 		if !active {
-			return vanthu.Errorf(vanthu.EConflict, "Webhook đã ngừng hoạt động, không gửi lại được.")
+			return vanthu.Errorf(vanthu.EConflict, "vanthu.Webhook đã ngừng hoạt động, không gửi lại được.")
 		}
 		if _, err := tx.ExecContext(ctx, s.rebind("UPDATE webhook_deliveries SET delivered_at = NULL, gave_up_at = NULL WHERE id = ?"), id); err != nil {
 			return err
 		}
 		detail, _ := json.Marshal(map[string]any{"delivery_id": id, "event_id": d.EventID, "previous_state": d.State})
-		d.DeliveredAt, d.GaveUpAt, d.State = nil, nil, DeliveryPending
+		d.DeliveredAt, d.GaveUpAt, d.State = nil, nil, vanthu.DeliveryPending
 		return s.insertEvent(ctx, tx, &vanthu.Event{
 			At: now, Actor: actor, Action: "webhook_replayed", Source: sourceOf(actor),
 			Subject: webhookSubject(d.WebhookID), Detail: string(detail),
 		})
 	})
 	if err != nil {
-		return WebhookDelivery{}, dbError("replay webhook delivery", err)
+		return vanthu.WebhookDelivery{}, dbError("replay webhook delivery", err)
 	}
 	return d, nil
 }

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/sonoivu/vanthu"
-	"github.com/sonoivu/vanthu/internal/store"
 )
 
 // Outgoing webhooks, for admins: the endpoints of the province's other
@@ -20,15 +19,15 @@ import (
 // *store.Store). CreateWebhook validates (EInvalid names url, secret or
 // description) and generates the secret when none is given.
 type WebhookStore interface {
-	CreateWebhook(ctx context.Context, w *store.Webhook, actor string) error
-	GetWebhook(ctx context.Context, id int64) (store.Webhook, error)
-	ListWebhooks(ctx context.Context) ([]store.Webhook, error)
+	CreateWebhook(ctx context.Context, w *vanthu.Webhook, actor string) error
+	GetWebhook(ctx context.Context, id int64) (vanthu.Webhook, error)
+	ListWebhooks(ctx context.Context) ([]vanthu.Webhook, error)
 	SetWebhookActive(ctx context.Context, id int64, active bool, actor string) error
 	// ListDeliveries returns a webhook's log (0: every webhook's), newest first.
-	ListDeliveries(ctx context.Context, webhookID int64, limit int) ([]store.WebhookDelivery, error)
+	ListDeliveries(ctx context.Context, webhookID int64, limit int) ([]vanthu.WebhookDelivery, error)
 	// ReplayDelivery makes a delivery due again; EConflict if its webhook
 	// is inactive.
-	ReplayDelivery(ctx context.Context, id int64, actor string) (store.WebhookDelivery, error)
+	ReplayDelivery(ctx context.Context, id int64, actor string) (vanthu.WebhookDelivery, error)
 }
 
 // pageDeliveries is how many deliveries the admin page shows.
@@ -63,13 +62,13 @@ type webhookInput struct {
 }
 
 // createWebhook stores in, made by the current user.
-func (s *Server) createWebhook(r *http.Request, in webhookInput) (store.Webhook, error) {
+func (s *Server) createWebhook(r *http.Request, in webhookInput) (vanthu.Webhook, error) {
 	ws, err := s.webhooks()
 	if err != nil {
-		return store.Webhook{}, err
+		return vanthu.Webhook{}, err
 	}
 	me, _ := userFrom(r.Context())
-	wh := store.Webhook{URL: in.URL, Secret: in.Secret, Description: in.Description}
+	wh := vanthu.Webhook{URL: in.URL, Secret: in.Secret, Description: in.Description}
 	if err := ws.CreateWebhook(r.Context(), &wh, me.Username); err != nil {
 		return wh, fmt.Errorf("create webhook: %w", err)
 	}
@@ -91,18 +90,18 @@ func (s *Server) apiCreateWebhook(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
-func (s *Server) deactivateWebhook(r *http.Request) (store.Webhook, error) {
+func (s *Server) deactivateWebhook(r *http.Request) (vanthu.Webhook, error) {
 	ws, err := s.webhooks()
 	if err != nil {
-		return store.Webhook{}, err
+		return vanthu.Webhook{}, err
 	}
 	id, err := pathID(r)
 	if err != nil {
-		return store.Webhook{}, err
+		return vanthu.Webhook{}, err
 	}
 	me, _ := userFrom(r.Context())
 	if err := ws.SetWebhookActive(r.Context(), id, false, me.Username); err != nil {
-		return store.Webhook{}, fmt.Errorf("deactivate webhook %d: %w", id, err)
+		return vanthu.Webhook{}, fmt.Errorf("deactivate webhook %d: %w", id, err)
 	}
 	wh, err := ws.GetWebhook(r.Context(), id)
 	if err != nil {
@@ -148,14 +147,14 @@ func (s *Server) apiListDeliveries(w http.ResponseWriter, r *http.Request) error
 // replayDelivery makes a delivery due again and asks a worker to send it
 // now. If the queue cannot take it, the delivery is still due: the
 // worker's sweep sends it once Redis is back, so the replay stands.
-func (s *Server) replayDelivery(r *http.Request) (store.WebhookDelivery, error) {
+func (s *Server) replayDelivery(r *http.Request) (vanthu.WebhookDelivery, error) {
 	ws, err := s.webhooks()
 	if err != nil {
-		return store.WebhookDelivery{}, err
+		return vanthu.WebhookDelivery{}, err
 	}
 	id, err := pathID(r)
 	if err != nil {
-		return store.WebhookDelivery{}, err
+		return vanthu.WebhookDelivery{}, err
 	}
 	me, _ := userFrom(r.Context())
 	d, err := ws.ReplayDelivery(r.Context(), id, me.Username)
@@ -180,11 +179,11 @@ func (s *Server) apiReplayDelivery(w http.ResponseWriter, r *http.Request) error
 
 // webhooksPage is the data of the admin page.
 type webhooksPage struct {
-	Webhooks   []store.Webhook
+	Webhooks   []vanthu.Webhook
 	Deliveries []deliveryRow
-	Filter     *store.Webhook // the webhook whose log is shown; nil: all
-	Form       webhookInput   // kept after a refused creation, secret excepted
-	Created    *store.Webhook // just created: its secret is shown once
+	Filter     *vanthu.Webhook // the webhook whose log is shown; nil: all
+	Form       webhookInput    // kept after a refused creation, secret excepted
+	Created    *vanthu.Webhook // just created: its secret is shown once
 	Error      string
 	Problems   []vanthu.Problem
 	Notice     string
@@ -192,7 +191,7 @@ type webhooksPage struct {
 
 // deliveryRow is one line of the delivery log, labelled for people.
 type deliveryRow struct {
-	store.WebhookDelivery
+	vanthu.WebhookDelivery
 	URL        string
 	StateLabel string
 	Milestone  string
@@ -200,11 +199,11 @@ type deliveryRow struct {
 }
 
 // deliveryStateLabel says in Vietnamese where a delivery stands.
-func deliveryStateLabel(d store.WebhookDelivery) string {
+func deliveryStateLabel(d vanthu.WebhookDelivery) string {
 	switch {
-	case d.State == store.DeliveryDelivered:
+	case d.State == vanthu.DeliveryDelivered:
 		return "Đã gửi được"
-	case d.State == store.DeliveryGaveUp:
+	case d.State == vanthu.DeliveryGaveUp:
 		return "Đã dừng gửi"
 	case d.Attempts > 0:
 		return "Đang thử lại"
@@ -223,7 +222,7 @@ func (s *Server) webhooksPage(r *http.Request) (webhooksPage, error) {
 	if p.Webhooks, err = ws.ListWebhooks(r.Context()); err != nil {
 		return p, fmt.Errorf("list webhooks: %w", err)
 	}
-	byID := map[int64]store.Webhook{}
+	byID := map[int64]vanthu.Webhook{}
 	for _, wh := range p.Webhooks {
 		byID[wh.ID] = wh
 	}

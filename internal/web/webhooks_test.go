@@ -33,7 +33,7 @@ func (j *fakeJobs) webhookCalls() []int64 {
 
 // sentDeliveries issues a directive, marks its first dispatch sent and
 // returns the deliveries of that milestone, newest first.
-func (f *fixture) sentDeliveries() []store.WebhookDelivery {
+func (f *fixture) sentDeliveries() []vanthu.WebhookDelivery {
 	f.t.Helper()
 	ctx := context.Background()
 	d, _ := f.issuedDocument()
@@ -48,7 +48,14 @@ func (f *fixture) sentDeliveries() []store.WebhookDelivery {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	return all
+	// Issuing made one delivery per dispatch too (queued); keep the sent one.
+	var sent []vanthu.WebhookDelivery
+	for _, d := range all {
+		if d.Event.Action == "dispatch_sent" {
+			sent = append(sent, d)
+		}
+	}
+	return sent
 }
 
 func TestWebhooksAPI(t *testing.T) {
@@ -65,13 +72,13 @@ func TestWebhooksAPI(t *testing.T) {
 
 	resp = f.json("POST", "/api/v1/webhooks", `{"url":"https://egov.vinhlong.gov.vn/hook","description":"Cổng dịch vụ công"}`, admin)
 	wantStatus(t, resp, http.StatusCreated)
-	a := decode[store.Webhook](t, resp)
+	a := decode[vanthu.Webhook](t, resp)
 	if a.ID == 0 || !a.Active || len(a.Secret) < 43 || a.CreatedBy != "u-admin" || a.Description != "Cổng dịch vụ công" {
 		t.Fatalf("created = %+v", a)
 	}
 	resp = f.json("POST", "/api/v1/webhooks", `{"url":"http://10.1.2.3:8080/vanthu","secret":"0123456789abcdef-khóa"}`, admin)
 	wantStatus(t, resp, http.StatusCreated)
-	b := decode[store.Webhook](t, resp)
+	b := decode[vanthu.Webhook](t, resp)
 	if b.Secret != "0123456789abcdef-khóa" {
 		t.Fatalf("secret = %q", b.Secret)
 	}
@@ -90,9 +97,11 @@ func TestWebhooksAPI(t *testing.T) {
 	resp = f.do("GET", fmt.Sprintf("/api/v1/webhooks/%d/deliveries", a.ID), nil, admin)
 	wantStatus(t, resp, http.StatusOK)
 	log := decode[struct {
-		Deliveries []store.WebhookDelivery `json:"deliveries"`
+		Deliveries []vanthu.WebhookDelivery `json:"deliveries"`
 	}](t, resp).Deliveries
-	if len(log) != 1 || log[0].WebhookID != a.ID || log[0].State != "pending" || log[0].Event.Action != "dispatch_sent" || log[0].Event.EvidenceRef != "<m1@snv.test>" {
+	// Newest first: the sent milestone, then the three queued ones of the issue.
+	if len(log) != 4 || log[0].WebhookID != a.ID || log[0].State != "pending" || log[0].Event.Action != "dispatch_sent" || log[0].Event.EvidenceRef != "<m1@snv.test>" ||
+		log[3].Event.Action != "dispatch_queued" {
 		t.Fatalf("delivery log = %+v", log)
 	}
 	wantStatus(t, f.do("GET", fmt.Sprintf("/api/v1/webhooks/%d/deliveries?limit=0", a.ID), nil, admin), http.StatusUnprocessableEntity)
@@ -105,7 +114,7 @@ func TestWebhooksAPI(t *testing.T) {
 	}
 	resp = f.do("POST", fmt.Sprintf("/api/v1/webhook-deliveries/%d/replay", id), nil, admin)
 	wantStatus(t, resp, http.StatusAccepted)
-	if d := decode[store.WebhookDelivery](t, resp); d.ID != id || d.State != "pending" || d.Attempts != 1 || d.GaveUpAt != nil {
+	if d := decode[vanthu.WebhookDelivery](t, resp); d.ID != id || d.State != "pending" || d.Attempts != 1 || d.GaveUpAt != nil {
 		t.Fatalf("replayed = %+v", d)
 	}
 	if got := f.jobs.webhookCalls(); !slices.Equal(got, []int64{id}) {
@@ -116,7 +125,7 @@ func TestWebhooksAPI(t *testing.T) {
 	// Deactivated: its deliveries cannot be replayed.
 	resp = f.do("POST", fmt.Sprintf("/api/v1/webhooks/%d/deactivate", a.ID), nil, admin)
 	wantStatus(t, resp, http.StatusOK)
-	if w := decode[store.Webhook](t, resp); w.Active || w.ID != a.ID || w.Secret != "" {
+	if w := decode[vanthu.Webhook](t, resp); w.Active || w.ID != a.ID || w.Secret != "" {
 		t.Fatalf("deactivated = %+v", w)
 	}
 	wantStatus(t, f.do("POST", fmt.Sprintf("/api/v1/webhook-deliveries/%d/replay", id), nil, admin), http.StatusConflict)
@@ -235,7 +244,7 @@ func TestBrowserWebhooksOnPhone(t *testing.T) {
 	chromium := testenv.Chromium(t)
 	f := newFixture(t, withWebhooks)
 	ctx := context.Background()
-	w := store.Webhook{URL: "https://he-thong-quan-ly-van-ban.vinhlong.gov.vn/api/v2/thong-bao/vanthu?nguon=so-noi-vu", Description: "Hệ thống quản lý văn bản và điều hành của tỉnh"}
+	w := vanthu.Webhook{URL: "https://he-thong-quan-ly-van-ban.vinhlong.gov.vn/api/v2/thong-bao/vanthu?nguon=so-noi-vu", Description: "Hệ thống quản lý văn bản và điều hành của tỉnh"}
 	if err := f.st.CreateWebhook(ctx, &w, "u-admin"); err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +294,7 @@ func TestBrowserWebhooksOnPhone(t *testing.T) {
 	if err != nil || !strings.Contains(notice, "gửi lại") {
 		t.Errorf("notice = %q, %v", notice, err)
 	}
-	if got, _ := f.st.GetDelivery(ctx, d.ID); got.State != store.DeliveryPending {
+	if got, _ := f.st.GetDelivery(ctx, d.ID); got.State != vanthu.DeliveryPending {
 		t.Errorf("state after Gửi lại = %s", got.State)
 	}
 	if got := f.jobs.webhookCalls(); !slices.Equal(got, []int64{d.ID}) {
