@@ -25,18 +25,7 @@ func TestBrowserLiveProgress(t *testing.T) {
 		t.Fatalf("dispatches %v %v", ds, err)
 	}
 
-	actx, cancel := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	defer cancel()
-	bctx, cancel := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
-	defer cancel()
-	bctx, cancel = context.WithTimeout(bctx, 90*time.Second)
-	defer cancel()
+	bctx := newBrowser(t, chromium, 90*time.Second)
 
 	err = chromedp.Do(bctx,
 		chromedp.Navigate(fmt.Sprintf("%s/documents/%d", f.http.URL, d.ID)),

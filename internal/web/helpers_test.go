@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/sonoivu/vanthu"
@@ -167,4 +168,22 @@ func wantStatus(t *testing.T, resp *http.Response, want int) {
 		b, _ := io.ReadAll(resp.Body)
 		t.Fatalf("%s %s: status %d, want %d\n%s", resp.Request.Method, resp.Request.URL.Path, resp.StatusCode, want, b)
 	}
+}
+
+// newBrowser starts headless Chromium (chromium is testenv.Chromium's
+// path) with the flags this sandbox needs, and returns a context driving
+// one tab for at most timeout; everything stops at the test's cleanup.
+func newBrowser(t *testing.T, chromium string, timeout time.Duration) context.Context {
+	t.Helper()
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	bctx, cancelTab := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
+	bctx, cancelTimeout := context.WithTimeout(bctx, timeout)
+	t.Cleanup(func() { cancelTimeout(); cancelTab(); cancelAlloc() })
+	return bctx
 }

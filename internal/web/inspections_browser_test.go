@@ -53,18 +53,7 @@ func TestBrowserInspectionForm(t *testing.T) {
 	}))
 	defer ts.Close()
 
-	actx, cancel := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	defer cancel()
-	bctx, cancel := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
-	defer cancel()
-	bctx, cancel = context.WithTimeout(bctx, 120*time.Second)
-	defer cancel()
+	bctx := newBrowser(t, chromium, 120*time.Second)
 
 	poll := func(what, cond string) {
 		t.Helper()
