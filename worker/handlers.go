@@ -42,6 +42,9 @@ type Handlers struct {
 	// Webhooks delivers milestones to other systems; nil leaves its
 	// tasks unregistered.
 	Webhooks *Webhooks
+	// Inspections makes the signed minutes of inspections; nil leaves its
+	// task unregistered.
+	Inspections *Inspections
 }
 
 // Register adds every handler to mux.
@@ -62,6 +65,9 @@ func (h *Handlers) Register(mux *asynq.ServeMux) {
 	if h.Webhooks != nil {
 		mux.HandleFunc(TypeWebhookDeliver, h.HandleWebhookDeliver)
 		mux.HandleFunc(TypeWebhooksSweep, h.HandleWebhooksSweep)
+	}
+	if h.Inspections != nil {
+		mux.HandleFunc(TypeInspectionFinalize, h.HandleInspectionFinalize)
 	}
 }
 
