@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +24,7 @@ import (
 	"github.com/sonoivu/vanthu/internal/directive"
 	"github.com/sonoivu/vanthu/internal/metrics"
 	"github.com/sonoivu/vanthu/internal/ratelimit"
+	"github.com/sonoivu/vanthu/internal/sign"
 	"github.com/sonoivu/vanthu/internal/store"
 	"github.com/sonoivu/vanthu/internal/unitfile"
 	"github.com/sonoivu/vanthu/internal/web"
@@ -162,6 +164,10 @@ func newWeb(cfg config.Config, logger *slog.Logger, d webDeps) (*http.Server, er
 	if err != nil {
 		return nil, err
 	}
+	roots, err := signRoots(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
 	srv, err := web.New(web.Config{
 		Logger:         logger,
 		Store:          d.store,
@@ -178,6 +184,7 @@ func newWeb(cfg config.Config, logger *slog.Logger, d webDeps) (*http.Server, er
 		SecureCookies:  cfg.SecureCookies,
 		DevMode:        d.mail != nil,
 		AckLinkTTL:     cfg.AckLinkTTL,
+		SignRoots:      roots,
 	})
 	if err != nil {
 		return nil, err
@@ -191,6 +198,22 @@ func newWeb(cfg config.Config, logger *slog.Logger, d webDeps) (*http.Server, er
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}, nil
+}
+
+// signRoots reads the trust anchors of the verification page (/xac-minh).
+// Without them the page still checks signatures but cannot say who issued
+// the signers' certificates; it tells its users so, and the log says it at
+// start.
+func signRoots(cfg config.Config, logger *slog.Logger) (*x509.CertPool, error) {
+	if cfg.SignRoots == "" {
+		logger.Warn("VANTHU_SIGN_ROOTS is not set: /xac-minh checks signatures but not who issued the signers' certificates")
+		return nil, nil
+	}
+	roots, err := sign.LoadRoots(cfg.SignRoots)
+	if err != nil {
+		return nil, fmt.Errorf("VANTHU_SIGN_ROOTS: %w", err)
+	}
+	return roots, nil
 }
 
 // listen binds the address before anything is announced, so a port in use

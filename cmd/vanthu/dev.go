@@ -128,15 +128,19 @@ func dev(ctx context.Context, cfg config.Config, logger *slog.Logger, out io.Wri
 	}
 	defer sched.Shutdown()
 
+	signing, err := devSigning(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	if cfg.SignRoots == "" {
+		// The verification page trusts what the dev inspector signs.
+		cfg.SignRoots = signing.caCert
+	}
 	httpSrv, err := newWeb(cfg, logger, webDeps{
 		store: st, jobs: jobs, metrics: reg,
 		redis: asynq.RedisClientOpt{Addr: rds.Addr()},
 		mail:  mailViewer{s: mailsrv, office: from.Address},
 	})
-	if err != nil {
-		return err
-	}
-	signing, err := devSigning(cfg.DataDir)
 	if err != nil {
 		return err
 	}
@@ -190,6 +194,7 @@ func banner(w io.Writer, cfg config.Config, httpAddr string, m *devmail.Server, 
 	fmt.Fprintf(&b, "  Queues:       %s/admin/queues/   (admin)\n", base)
 	fmt.Fprintf(&b, "  API:          %s/api/v1   (docs/openapi.yaml)\n", base)
 	fmt.Fprintf(&b, "  Metrics:      %s/metrics\n", base)
+	fmt.Fprintf(&b, "  Verify:       %s/xac-minh   (signatures checked against %s)\n", base, cfg.SignRoots)
 	fmt.Fprintf(&b, "  SMTP:         %s   IMAP: %s   (any address; IMAP password %q)\n", m.SMTPAddr(), m.IMAPAddr(), cfg.DevMailPassword)
 	fmt.Fprintf(&b, "  Redis:        %s (in-process)\n", redisAddr)
 	fmt.Fprintf(&b, "  Data:         %s\n", cfg.DataDir)

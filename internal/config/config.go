@@ -78,6 +78,11 @@ type Config struct {
 	// MailPlaintextAuth lets passwords cross the network unencrypted, for
 	// a mail server on a private network without TLS.
 	MailPlaintextAuth bool
+	// SignRoots is a PEM file of the trust anchors (the CA of the
+	// province's signing certificates) the verification page checks
+	// signers against; empty: signatures are checked, signers are not
+	// (vanthu dev uses its development CA).
+	SignRoots string
 
 	// Development mode only.
 	DevSMTPAddr     string
@@ -246,6 +251,8 @@ func settings() []setting {
 	add("VANTHU_IMAP_PROCESSED", "imap-processed", "what the watcher does with a message once recorded: keep, seen, flag ($VanthuProcessed) or move:FOLDER", false, g, st)
 	g, st = duration(func(c *Config) *time.Duration { return &c.AckLinkTTL })
 	add("VANTHU_ACK_LINK_TTL", "ack-link-ttl", "how long an acknowledgement link works after the document was sent (e.g. 8760h)", false, g, st)
+	g, st = str(func(c *Config) *string { return &c.SignRoots })
+	add("VANTHU_SIGN_ROOTS", "sign-roots", "PEM file of the trust anchors (CA certificates) signed minutes are verified against at /xac-minh (dev: the development CA in DATA_DIR/sign)", false, g, st)
 	g, st = str(func(c *Config) *string { return &c.DevSMTPAddr })
 	add("VANTHU_DEV_SMTP_ADDR", "dev-smtp-addr", "dev only: address of the built-in SMTP server", false, g, st)
 	g, st = str(func(c *Config) *string { return &c.DevIMAPAddr })
@@ -420,6 +427,13 @@ func (c *Config) finish(mode Mode, explicit map[string]bool) error {
 	}
 	if c.SecretKey != "" && len(c.SecretKey) < 32 {
 		return errors.New("invalid VANTHU_SECRET_KEY: must be at least 32 characters")
+	}
+	if c.SignRoots != "" {
+		// The certificates are read where they are used (the web server);
+		// a wrong path is reported here, before anything starts.
+		if fi, err := os.Stat(c.SignRoots); err != nil || !fi.Mode().IsRegular() {
+			return fmt.Errorf("invalid VANTHU_SIGN_ROOTS: %q is not a readable file of PEM certificates", c.SignRoots)
+		}
 	}
 	if c.MailFrom != "" {
 		if _, err := parseAddress(c.MailFrom); err != nil {

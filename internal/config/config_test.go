@@ -3,6 +3,8 @@ package config
 import (
 	"bytes"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -85,6 +87,8 @@ func TestLoadErrorsNameTheSetting(t *testing.T) {
 		{"bad processed", with("VANTHU_IMAP_PROCESSED", "delete"), nil, "VANTHU_IMAP_PROCESSED"},
 		{"move without folder", with("VANTHU_IMAP_PROCESSED", "move: "), nil, "VANTHU_IMAP_PROCESSED"},
 		{"bad ack link ttl", with("VANTHU_ACK_LINK_TTL", "forever"), nil, "VANTHU_ACK_LINK_TTL"},
+		{"missing sign roots", with("VANTHU_SIGN_ROOTS", "/nonexistent/ca.pem"), nil, "VANTHU_SIGN_ROOTS"},
+		{"sign roots a directory", with("VANTHU_SIGN_ROOTS", os.TempDir()), nil, "VANTHU_SIGN_ROOTS"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -102,6 +106,25 @@ func TestIMAPProcessed(t *testing.T) {
 		if err != nil || c.IMAPProcessed != want {
 			t.Errorf("VANTHU_IMAP_PROCESSED=%q → %q, %v; want %q", in, c.IMAPProcessed, err, want)
 		}
+	}
+}
+
+func TestSignRootsConfig(t *testing.T) {
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, []byte("-----BEGIN CERTIFICATE-----\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load("dev", []string{"--sign-roots", ca}, env(nil), ModeDev, io.Discard)
+	if err != nil || c.SignRoots != ca {
+		t.Fatalf("--sign-roots: %q, %v", c.SignRoots, err)
+	}
+	var b bytes.Buffer
+	if err := c.Print(&b); err != nil || !strings.Contains(b.String(), "VANTHU_SIGN_ROOTS="+ca+"\n") {
+		t.Errorf("Print lacks VANTHU_SIGN_ROOTS (%v):\n%s", err, b.String())
+	}
+	// Unset is allowed: the page then checks signatures but not signers.
+	if c, err := Load("dev", nil, env(nil), ModeDev, io.Discard); err != nil || c.SignRoots != "" {
+		t.Errorf("default SignRoots = %q, %v", c.SignRoots, err)
 	}
 }
 

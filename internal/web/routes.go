@@ -106,6 +106,12 @@ func (s *Server) routeTable() []Route {
 		{Method: "POST", Pattern: "/a/{token}", Summary: "Acknowledge receipt", page: true, handler: s.pageAckConfirm},
 		{Method: "GET", Pattern: "/a/{token}/van-ban.pdf", Summary: "Download the document (marks it read)", page: true, handler: s.ackPDF},
 		{Method: "POST", Pattern: "/api/v1/acks/{token}", Summary: "A unit's document system reports receipt, reading or acknowledgement", handler: s.apiAck},
+
+		// Public: whoever received signed minutes may check them; the
+		// signer's certificate chain, not a login, is what is trusted.
+		{Method: "GET", Pattern: "/xac-minh", Summary: "Signature verification form", page: true, handler: s.pageVerifyForm},
+		{Method: "POST", Pattern: "/xac-minh", Summary: "Verify the signatures of an uploaded PDF", page: true, upload: true, handler: s.pageVerify},
+		{Method: "POST", Pattern: "/api/v1/verify", Summary: "Verify the signatures of a PDF", upload: true, handler: s.apiVerify},
 	}
 	if s.cfg.Metrics != nil {
 		rs = append(rs, Route{Method: "GET", Pattern: "/metrics", Summary: "Prometheus metrics", handler: mount(s.cfg.Metrics)})

@@ -10,6 +10,7 @@ package web
 
 import (
 	"context"
+	"crypto/x509"
 	"embed"
 	"fmt"
 	"html/template"
@@ -190,6 +191,10 @@ type Config struct {
 	// AckLinkTTL is how long after a dispatch was queued its
 	// acknowledgement link works (default a year); later it answers 410.
 	AckLinkTTL time.Duration
+	// SignRoots are the trust anchors /xac-minh checks signers'
+	// certificates against; nil checks the signatures but not who made
+	// them, and the page says so.
+	SignRoots *x509.CertPool
 }
 
 // AuthKind says how a route authenticates its caller.
@@ -246,7 +251,10 @@ type Server struct {
 	// ackLimiter counts unknown acknowledgement tokens per address, so a
 	// client cannot guess tokens at speed.
 	ackLimiter *loginLimiter
-	dummyHash  func() []byte
+	// verifyLimiter counts signature verification uploads per address:
+	// each one parses an untrusted PDF.
+	verifyLimiter *loginLimiter
+	dummyHash     func() []byte
 }
 
 // New builds a Server. Templates are parsed here, so a broken template fails
@@ -287,6 +295,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.limiter = newLoginLimiter(cfg.Now, 5, 15*time.Minute)
 	s.ackLimiter = newLoginLimiter(cfg.Now, maxBadAckTokens, 10*time.Minute)
+	s.verifyLimiter = newLoginLimiter(cfg.Now, maxVerifyUploads, verifyWindow)
 	// A real bcrypt hash to compare against when the user does not exist,
 	// so that a login for an unknown name costs as much as for a known one.
 	// Made on first use: it costs a bcrypt round that start-up need not pay.
