@@ -448,3 +448,22 @@ func validRole(r TeamRole) bool {
 	}
 	return false
 }
+
+// FinalizeProblems is what keeps in from becoming minutes: the problems of
+// ValidateFinal against the catalog, and the report-back deadline the
+// minutes print. The web checks it before asking for the minutes, so the
+// inspector fixes the record on the spot; the finalize task checks again.
+func FinalizeProblems(in *Inspection, catalog []CatalogEntry) []Problem {
+	codes := map[CatalogKind]map[string]bool{}
+	for _, e := range catalog {
+		if codes[e.Kind] == nil {
+			codes[e.Kind] = map[string]bool{}
+		}
+		codes[e.Kind][e.Code] = true
+	}
+	ps := in.ValidateFinal(func(k CatalogKind, code string) bool { return codes[k][code] })
+	if in.ReportDeadline == nil {
+		ps = append(ps, Problem{Field: "report_deadline", Message: "Nhập hạn đơn vị báo cáo kết quả khắc phục."})
+	}
+	return ps
+}

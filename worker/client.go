@@ -151,3 +151,14 @@ func (c *Client) QueueSizes(ctx context.Context) (map[string]map[string]int, err
 
 // Inspector exposes the Asynq inspector (queue page, tests).
 func (c *Client) Inspector() *asynq.Inspector { return c.insp }
+
+// EnqueueInspectionFinalize asks a worker for the signed minutes of an
+// inspection; asking again while it is queued is the same work.
+func (c *Client) EnqueueInspectionFinalize(ctx context.Context, inspectionID, userID int64, username string) error {
+	t, opts, err := NewInspectionFinalizeTask(InspectionPayload{InspectionID: inspectionID, UserID: userID, RequestedBy: username})
+	if err != nil {
+		return err
+	}
+	_, err = c.Enqueue(ctx, t, opts...)
+	return err
+}

@@ -74,25 +74,6 @@ func (s *Inspections) series() string {
 	return DefaultInspectionSeries
 }
 
-// FinalizeProblems is what keeps in from becoming minutes: the problems of
-// ValidateFinal against the catalog entries, and the report-back deadline
-// the minutes print. The web checks it before enqueueing, so the
-// inspector fixes the record on the spot; the task checks it again.
-func FinalizeProblems(in *vanthu.Inspection, catalog []vanthu.CatalogEntry) []vanthu.Problem {
-	codes := map[vanthu.CatalogKind]map[string]bool{}
-	for _, e := range catalog {
-		if codes[e.Kind] == nil {
-			codes[e.Kind] = map[string]bool{}
-		}
-		codes[e.Kind][e.Code] = true
-	}
-	ps := in.ValidateFinal(func(k vanthu.CatalogKind, code string) bool { return codes[k][code] })
-	if in.ReportDeadline == nil {
-		ps = append(ps, vanthu.Problem{Field: "report_deadline", Message: "Nhập hạn đơn vị báo cáo kết quả khắc phục."})
-	}
-	return ps
-}
-
 // HandleInspectionFinalize makes the minutes of an inspection: it checks
 // the record (an incomplete one is EInvalid, not retried, its problems in
 // the error), issues a BB document numbered in the configured series with
@@ -122,7 +103,7 @@ func (h *Handlers) HandleInspectionFinalize(ctx context.Context, t *asynq.Task) 
 	if err != nil {
 		return err
 	}
-	if ps := FinalizeProblems(&in, catalog); len(ps) > 0 {
+	if ps := vanthu.FinalizeProblems(&in, catalog); len(ps) > 0 {
 		return vanthu.Invalid("Biên bản chưa đủ thông tin để hoàn tất.", ps...)
 	}
 	if s.Signer == nil {

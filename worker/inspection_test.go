@@ -93,7 +93,7 @@ func (f *finalizeFixture) complete(t *testing.T) vanthu.Inspection {
 		Attendance:      vanthu.Attendance{Listed: 42, Present: 35, AbsentLeave: 2, AbsentAssignment: 1, AbsentStudy: 1, AbsentUnexcused: 3, Late: 2},
 		Findings: []vanthu.Finding{
 			{Name: "Nguyễn Văn Thưởng", Position: "Chuyên viên", Section: "Kế hoạch", Violation: "vang-khong-ly-do", SeenAt: vnAt(25, 7, 50)},
-			{Name: "Lê Thị Hoà", Section: "Một cửa", Violation: "hut-thuoc", SeenAt: vnAt(25, 8, 5), Explanation: "Đã nhận lỗi."},
+			{Name: "Lê Thị Hoà", Section: "Một cửa", Violation: "hut-thuoc", Explanation: "Đã nhận lỗi."},
 		},
 		Handling:    []vanthu.Handling{{Code: "kiem-diem", Person: "Nguyễn Văn Thưởng"}},
 		Conclusions: "Đơn vị cơ bản chấp hành tốt kỷ luật, kỷ cương hành chính.",

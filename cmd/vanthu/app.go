@@ -263,6 +263,10 @@ func newHandlers(cfg config.Config, logger *slog.Logger, d handlerDeps) (*worker
 	if err != nil {
 		return nil, fmt.Errorf("invalid VANTHU_MAIL_FROM: %w", err)
 	}
+	signer, err := loadSigner(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
 	return &worker.Handlers{
 		Store: d.store, Mail: d.sender, Templates: tpl, From: from, Logger: logger,
 		Directives: &worker.Directives{
@@ -279,7 +283,34 @@ func newHandlers(cfg config.Config, logger *slog.Logger, d handlerDeps) (*worker
 		},
 		Inbox:    newInbox(cfg, logger, d.store, from.Address, d.imap),
 		Webhooks: &worker.Webhooks{Store: d.store, Queue: d.jobs},
+		Inspections: &worker.Inspections{
+			Store: d.store, Templates: tpl, Signer: signer, Series: cfg.InspectionSeries,
+			// The frame of the minutes: the department the teams belong to.
+			ParentAgency: "UBND TỈNH VĨNH LONG", Agency: "SỞ NỘI VỤ", Place: "Vĩnh Long",
+		},
 	}, nil
+}
+
+// loadSigner reads the minutes' signing key from the configuration, or
+// returns nil (with a warning) when none is set: finalizing minutes then
+// fails with an error that names the settings.
+func loadSigner(cfg config.Config, logger *slog.Logger) (*sign.Signer, error) {
+	switch {
+	case cfg.SignP12 != "":
+		s, err := sign.LoadPKCS12(cfg.SignP12, cfg.SignPassword)
+		if err != nil {
+			return nil, fmt.Errorf("VANTHU_SIGN_P12: %w", err)
+		}
+		return s, nil
+	case cfg.SignKey != "":
+		s, err := sign.LoadPEM(cfg.SignKey, cfg.SignCert)
+		if err != nil {
+			return nil, fmt.Errorf("VANTHU_SIGN_KEY: %w", err)
+		}
+		return s, nil
+	}
+	logger.Warn("no signing key (VANTHU_SIGN_P12 or VANTHU_SIGN_KEY): inspection minutes cannot be finalized")
+	return nil, nil
 }
 
 // newInbox is the office mailbox reader over ic, or nil without one.

@@ -109,6 +109,18 @@ func dev(ctx context.Context, cfg config.Config, logger *slog.Logger, out io.Wri
 		Host: imapHost, Port: portOf(mailsrv.IMAPAddr()), TLS: mailer.TLSNone,
 		Username: from.Address, Password: cmp.Or(cfg.DevMailPassword, devmail.DefaultPassword), Mailbox: "INBOX",
 	}
+	signing, err := devSigning(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	if cfg.SignP12 == "" && cfg.SignKey == "" {
+		// The minutes are signed with the development inspector's key.
+		pw, err := os.ReadFile(signing.passwordFile)
+		if err != nil {
+			return fmt.Errorf("development signing password: %w", err)
+		}
+		cfg.SignP12, cfg.SignPassword = signing.p12, strings.TrimSpace(string(pw))
+	}
 	h, err := newHandlers(cfg, logger, handlerDeps{store: st, sender: sender, rdb: rdb, jobs: jobs, smtp: mailsrv.SMTPAddr(), imap: &office})
 	if err != nil {
 		return err
@@ -128,10 +140,6 @@ func dev(ctx context.Context, cfg config.Config, logger *slog.Logger, out io.Wri
 	}
 	defer sched.Shutdown()
 
-	signing, err := devSigning(cfg.DataDir)
-	if err != nil {
-		return err
-	}
 	if cfg.SignRoots == "" {
 		// The verification page trusts what the dev inspector signs.
 		cfg.SignRoots = signing.caCert

@@ -83,6 +83,13 @@ type Config struct {
 	// signers against; empty: signatures are checked, signers are not
 	// (vanthu dev uses its development CA).
 	SignRoots string
+	// The inspection team's signing key, for the minutes: a PKCS#12 file
+	// and its password, or a PEM key and certificate (chain) pair. vanthu
+	// dev uses its development inspector certificate.
+	SignP12, SignPassword, SignKey, SignCert string
+	// InspectionSeries is the issuer code in the minutes' numbers
+	// (01/BB-ĐKT): the inspection team's own series.
+	InspectionSeries string
 
 	// Development mode only.
 	DevSMTPAddr     string
@@ -253,6 +260,16 @@ func settings() []setting {
 	add("VANTHU_ACK_LINK_TTL", "ack-link-ttl", "how long an acknowledgement link works after the document was sent (e.g. 8760h)", false, g, st)
 	g, st = str(func(c *Config) *string { return &c.SignRoots })
 	add("VANTHU_SIGN_ROOTS", "sign-roots", "PEM file of the trust anchors (CA certificates) signed minutes are verified against at /xac-minh (dev: the development CA in DATA_DIR/sign)", false, g, st)
+	g, st = str(func(c *Config) *string { return &c.SignP12 })
+	add("VANTHU_SIGN_P12", "sign-p12", "PKCS#12 file of the key that signs inspection minutes (or VANTHU_SIGN_KEY and VANTHU_SIGN_CERT; dev: the development inspector)", false, g, st)
+	g, st = str(func(c *Config) *string { return &c.SignPassword })
+	add("VANTHU_SIGN_PASSWORD", "sign-password", "password of VANTHU_SIGN_P12", true, g, st)
+	g, st = str(func(c *Config) *string { return &c.SignKey })
+	add("VANTHU_SIGN_KEY", "sign-key", "PEM private key that signs inspection minutes (with VANTHU_SIGN_CERT)", false, g, st)
+	g, st = str(func(c *Config) *string { return &c.SignCert })
+	add("VANTHU_SIGN_CERT", "sign-cert", "PEM certificate (and chain) of VANTHU_SIGN_KEY", false, g, st)
+	g, st = str(func(c *Config) *string { return &c.InspectionSeries })
+	add("VANTHU_INSPECTION_SERIES", "inspection-series", "issuer code of the minutes' numbers, the inspection team's own series (01/BB-ĐKT)", false, g, st)
 	g, st = str(func(c *Config) *string { return &c.DevSMTPAddr })
 	add("VANTHU_DEV_SMTP_ADDR", "dev-smtp-addr", "dev only: address of the built-in SMTP server", false, g, st)
 	g, st = str(func(c *Config) *string { return &c.DevIMAPAddr })
@@ -434,6 +451,12 @@ func (c *Config) finish(mode Mode, explicit map[string]bool) error {
 		if fi, err := os.Stat(c.SignRoots); err != nil || !fi.Mode().IsRegular() {
 			return fmt.Errorf("invalid VANTHU_SIGN_ROOTS: %q is not a readable file of PEM certificates", c.SignRoots)
 		}
+	}
+	if c.SignP12 != "" && (c.SignKey != "" || c.SignCert != "") {
+		return errors.New("invalid VANTHU_SIGN_P12: give either VANTHU_SIGN_P12 or VANTHU_SIGN_KEY with VANTHU_SIGN_CERT, not both")
+	}
+	if (c.SignKey == "") != (c.SignCert == "") {
+		return errors.New("invalid VANTHU_SIGN_KEY: VANTHU_SIGN_KEY and VANTHU_SIGN_CERT go together")
 	}
 	if c.MailFrom != "" {
 		if _, err := parseAddress(c.MailFrom); err != nil {

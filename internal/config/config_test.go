@@ -87,6 +87,8 @@ func TestLoadErrorsNameTheSetting(t *testing.T) {
 		{"bad processed", with("VANTHU_IMAP_PROCESSED", "delete"), nil, "VANTHU_IMAP_PROCESSED"},
 		{"move without folder", with("VANTHU_IMAP_PROCESSED", "move: "), nil, "VANTHU_IMAP_PROCESSED"},
 		{"bad ack link ttl", with("VANTHU_ACK_LINK_TTL", "forever"), nil, "VANTHU_ACK_LINK_TTL"},
+		{"key without cert", with("VANTHU_SIGN_KEY", "/etc/vanthu/key.pem"), nil, "VANTHU_SIGN_KEY"},
+		{"p12 and key", with("VANTHU_SIGN_P12", "a.p12"), []string{"--sign-key", "k.pem", "--sign-cert", "c.pem"}, "VANTHU_SIGN_P12"},
 		{"missing sign roots", with("VANTHU_SIGN_ROOTS", "/nonexistent/ca.pem"), nil, "VANTHU_SIGN_ROOTS"},
 		{"sign roots a directory", with("VANTHU_SIGN_ROOTS", os.TempDir()), nil, "VANTHU_SIGN_ROOTS"},
 	}

@@ -18,6 +18,8 @@ type fakeJobs struct {
 	sends    [][]int64 // dispatch ids per call
 	reminds  []int64   // document ids
 	webhooks []int64   // delivery ids
+	// finalizes are the inspections whose minutes were asked for.
+	finalizes []int64
 }
 
 func (j *fakeJobs) EnqueueFanout(ctx context.Context, documentID int64) error {
@@ -46,6 +48,20 @@ func (j *fakeJobs) EnqueueWebhookDelivery(ctx context.Context, deliveryID int64)
 	defer j.mu.Unlock()
 	j.webhooks = append(j.webhooks, deliveryID)
 	return nil
+}
+
+func (j *fakeJobs) EnqueueInspectionFinalize(ctx context.Context, inspectionID, userID int64, username string) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.finalizes = append(j.finalizes, inspectionID)
+	return nil
+}
+
+// finalizeCalls returns the inspections whose minutes were asked for.
+func (j *fakeJobs) finalizeCalls() []int64 {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return slices.Clone(j.finalizes)
 }
 
 // snapshot returns copies of the recorded calls.

@@ -491,6 +491,8 @@ type inspectionPage struct {
 	Attendance  []attendanceField
 	Summary     attendanceView
 	SavedAt     string // hh:mm of the last save, Vietnam time
+	// Finalizing: the minutes were asked for and are being made.
+	Finalizing bool
 }
 
 // inspectionPage builds the page data of in for the current user.
@@ -745,6 +747,7 @@ func (s *Server) pageInspection(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	p.Finalizing = r.URL.Query().Get("hoan-tat") != "" && in.State == vanthu.InspectionDraft
 	title := "Biên bản kiểm tra"
 	if in.UnitName != "" {
 		title += " — " + in.UnitName

@@ -94,6 +94,9 @@ type Jobs interface {
 	EnqueueRemind(ctx context.Context, documentID int64) error
 	// EnqueueWebhookDelivery sends a webhook delivery now (after a replay).
 	EnqueueWebhookDelivery(ctx context.Context, deliveryID int64) error
+	// EnqueueInspectionFinalize asks for the signed minutes of an
+	// inspection, on behalf of the user.
+	EnqueueInspectionFinalize(ctx context.Context, inspectionID, userID int64, username string) error
 }
 
 // Directives drafts, previews and issues directives (internal/directive).

@@ -1,0 +1,65 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/sonoivu/vanthu"
+)
+
+// TestFinalizeInspection: an incomplete record is refused with its missing
+// fields and nothing is queued; a complete one queues the minutes (once per
+// request, for inspectors only); a finalized one is a conflict; the page's
+// button goes back to the record, which says the minutes are being made.
+func TestFinalizeInspection(t *testing.T) {
+	f := newFixture(t, withInspections)
+	units, _ := f.seedUnits()
+	ctx := context.Background()
+
+	incomplete := f.createInspection(inspectionJSON(units[0].ID, ""))
+	resp := f.json("POST", fmt.Sprintf("/api/v1/inspections/%d/finalize", incomplete.ID), "", bearer(vanthu.RoleInspector))
+	wantStatus(t, resp, http.StatusUnprocessableEntity)
+	if got := problemFields(decode[apiError](t, resp)); !slices.Equal(got, []string{"report_deadline"}) {
+		t.Errorf("problems of a record without a report-back deadline: %v", got)
+	}
+	if f.jobs.finalizeCalls() != nil {
+		t.Fatal("an incomplete record was queued")
+	}
+
+	complete := f.createInspection(inspectionJSON(units[1].ID, `,"report_deadline":"2026-12-05T00:00:00+07:00"`))
+	path := fmt.Sprintf("/api/v1/inspections/%d/finalize", complete.ID)
+	wantStatus(t, f.json("POST", path, "", bearer(vanthu.RoleViewer)), http.StatusForbidden)
+	wantStatus(t, f.json("POST", path, "", bearer(vanthu.RoleClerk)), http.StatusForbidden)
+	wantStatus(t, f.json("POST", path, "", bearer(vanthu.RoleInspector)), http.StatusAccepted)
+	if got := f.jobs.finalizeCalls(); !slices.Equal(got, []int64{complete.ID}) {
+		t.Fatalf("queued %v, want [%d]", got, complete.ID)
+	}
+
+	// The page's button: back to the record, which says it is being made.
+	resp = f.do("POST", fmt.Sprintf("/inspections/%d/finalize", complete.ID), nil, session(vanthu.RoleInspector), "Sec-Fetch-Site", "same-origin")
+	wantStatus(t, resp, http.StatusSeeOther)
+	page := bodyString(t, f.do("GET", resp.Header.Get("Location"), nil, session(vanthu.RoleInspector)))
+	if !strings.Contains(page, `id="finalizing"`) || strings.Contains(page, `id="finalize-button"`) {
+		t.Errorf("record after asking for the minutes:\n%.3000s", page)
+	}
+	// The page's button on an incomplete record lists what is missing.
+	resp = f.do("POST", fmt.Sprintf("/inspections/%d/finalize", incomplete.ID), nil, session(vanthu.RoleInspector), "Sec-Fetch-Site", "same-origin")
+	wantStatus(t, resp, http.StatusUnprocessableEntity)
+	if b := bodyString(t, resp); !strings.Contains(b, "Nhập hạn đơn vị báo cáo kết quả khắc phục.") {
+		t.Errorf("refusal page lacks the missing field:\n%.3000s", b)
+	}
+
+	// Finalized (as the task does): a conflict, nothing queued.
+	d := f.createDraft(draftJSON("Biên bản", nil, nil))
+	if err := f.st.MarkInspectionFinalized(ctx, complete.ID, d.ID, "test"); err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, f.json("POST", path, "", bearer(vanthu.RoleInspector)), http.StatusConflict)
+	if got := f.jobs.finalizeCalls(); len(got) != 2 {
+		t.Errorf("queued %v after the conflict, want the two earlier requests only", got)
+	}
+}
