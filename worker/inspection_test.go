@@ -121,7 +121,7 @@ func newFinalizeFixture(t *testing.T) *finalizeFixture {
 	return &finalizeFixture{st: st, user: u.ID, unit: unit}
 }
 
-func finalizeHandlers(t *testing.T, st InspectionStore) *Handlers {
+func finalizeHandlers(t testing.TB, st InspectionStore) *Handlers {
 	t.Helper()
 	tpl, err := templates.Load("")
 	if err != nil {
