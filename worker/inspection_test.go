@@ -5,9 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -23,32 +20,11 @@ import (
 	"github.com/sonoivu/vanthu/templates"
 )
 
-// pdfTool runs an external PDF checker on doc: a skip locally when it is
-// missing, a failure in CI (as internal/sign's tests do).
+// pdfTool runs an independent PDF checker on doc; pdfsig's exit status
+// is not its verdict, so only its output counts.
 func pdfTool(t *testing.T, doc []byte, name string, args ...string) string {
 	t.Helper()
-	bin, err := exec.LookPath(name)
-	if err != nil {
-		if testenv.InCI() {
-			t.Fatalf("%s not found (CI=true): install poppler-utils", name)
-		}
-		t.Skipf("%s not found: install poppler-utils", name)
-	}
-	path := filepath.Join(t.TempDir(), "doc.pdf")
-	if err := os.WriteFile(path, doc, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	args = append(args, path)
-	if name == "pdftotext" {
-		args = append(args, "-")
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "TZ=ICT-7")
-	out, err := cmd.CombinedOutput()
-	if err != nil && name != "pdfsig" { // pdfsig's exit status is not its verdict
-		t.Fatalf("%s: %v\n%s", name, err, out)
-	}
-	return string(out)
+	return testenv.RunPDFTool(t, doc, name == "pdfsig", name, args...)
 }
 
 // crashOnce fails the first MarkInspectionFinalized after the minutes are

@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -127,34 +124,9 @@ func receiptsOf(cs []receiptCase) []vanthu.Receipt {
 	return rs
 }
 
-// tool finds a checker binary: a failure in CI, a skip elsewhere.
-func tool(t *testing.T, name string) string {
-	t.Helper()
-	bin, err := exec.LookPath(name)
-	if err != nil {
-		if testenv.InCI() {
-			t.Fatalf("%s missing (poppler-utils, qpdf)", name)
-		}
-		t.Skipf("%s not installed", name)
-	}
-	return bin
-}
-
 func runTool(t *testing.T, pdf []byte, name string, args ...string) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "report.pdf")
-	if err := os.WriteFile(path, pdf, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	args = append(args, path)
-	if name == "pdftotext" {
-		args = append(args, "-")
-	}
-	out, err := exec.Command(tool(t, name), args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s %v: %v\n%s", name, args, err, out)
-	}
-	return string(out)
+	return testenv.RunPDFTool(t, pdf, false, name, args...)
 }
 
 func TestReceiptPDF(t *testing.T) {

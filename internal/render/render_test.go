@@ -44,36 +44,10 @@ func directive(t testing.TB) render.Document {
 	return render.SampleDirective()
 }
 
-// tool returns the path of an external tool: a skip locally, a failure in CI.
-func tool(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if testenv.InCI() {
-			t.Fatalf("%s not found (CI=true): install poppler-utils and qpdf", name)
-		}
-		t.Skipf("%s not found: install poppler-utils and qpdf", name)
-	}
-	return p
-}
-
-// run writes pdf to a temporary file and runs the tool on it.
+// run runs an independent PDF checker on pdf and fails on its error.
 func run(t testing.TB, pdf []byte, name string, args ...string) string {
 	t.Helper()
-	bin := tool(t, name)
-	path := filepath.Join(t.TempDir(), "doc.pdf")
-	if err := os.WriteFile(path, pdf, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	args = append(args, path)
-	if name == "pdftotext" {
-		args = append(args, "-")
-	}
-	out, err := exec.Command(bin, args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s %v: %v\n%s", name, args, err, out)
-	}
-	return string(out)
+	return testenv.RunPDFTool(t, pdf, false, name, args...)
 }
 
 func renderPDF(t testing.TB, d render.Document) []byte {
@@ -96,7 +70,7 @@ func TestGoldenDirective(t *testing.T) {
 		if err := os.WriteFile(golden, got, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		bin := tool(t, "pdftoppm")
+		bin := testenv.PDFTool(t, "pdftoppm")
 		out, err := exec.Command(bin, "-png", "-r", "60", "-f", "1", "-l", "1", "-singlefile", golden, filepath.Join("testdata", "directive-page1")).CombinedOutput()
 		if err != nil {
 			t.Fatalf("pdftoppm: %v\n%s", err, out)

@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"math/big"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -30,41 +29,10 @@ import (
 	"github.com/sonoivu/vanthu/internal/testenv"
 )
 
-// tool returns the path of an external checker: a skip locally, a failure
-// in CI (as in internal/render's tests).
-func tool(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if testenv.InCI() {
-			t.Fatalf("%s not found (CI=true): install poppler-utils and qpdf", name)
-		}
-		t.Skipf("%s not found: install poppler-utils and qpdf", name)
-	}
-	return p
-}
-
-// run writes doc to a file and runs an external tool on it. pdfsig prints
-// times in the local zone, so the zone is +07:00 (POSIX "ICT-7" needs no
-// tzdata). A non-zero exit fails the test unless allowFail.
+// run runs an independent PDF checker on doc (testenv.RunPDFTool).
 func run(t testing.TB, doc []byte, allowFail bool, name string, args ...string) string {
 	t.Helper()
-	bin := tool(t, name)
-	path := filepath.Join(t.TempDir(), "doc.pdf")
-	if err := os.WriteFile(path, doc, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	args = append(args, path)
-	if name == "pdftotext" {
-		args = append(args, "-")
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "TZ=ICT-7")
-	out, err := cmd.CombinedOutput()
-	if err != nil && !allowFail {
-		t.Fatalf("%s %v: %v\n%s", name, args, err, out)
-	}
-	return string(out)
+	return testenv.RunPDFTool(t, doc, allowFail, name, args...)
 }
 
 // pdfsigInfo is one "Signature #N" block of pdfsig's output.
