@@ -20,6 +20,8 @@ type fakeJobs struct {
 	webhooks []int64   // delivery ids
 	// finalizes are the inspections whose minutes were asked for.
 	finalizes []int64
+	// onFinalize, when set, runs as the minutes are asked for.
+	onFinalize func(inspectionID int64)
 }
 
 func (j *fakeJobs) EnqueueFanout(ctx context.Context, documentID int64) error {
@@ -54,6 +56,9 @@ func (j *fakeJobs) EnqueueInspectionFinalize(ctx context.Context, inspectionID, 
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.finalizes = append(j.finalizes, inspectionID)
+	if j.onFinalize != nil {
+		j.onFinalize(inspectionID)
+	}
 	return nil
 }
 

@@ -6,9 +6,14 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
 
 	"github.com/sonoivu/vanthu"
+	"github.com/sonoivu/vanthu/internal/testenv"
 )
 
 // TestFinalizeInspection: an incomplete record is refused with its missing
@@ -61,5 +66,50 @@ func TestFinalizeInspection(t *testing.T) {
 	wantStatus(t, f.json("POST", path, "", bearer(vanthu.RoleInspector)), http.StatusConflict)
 	if got := f.jobs.finalizeCalls(); len(got) != 2 {
 		t.Errorf("queued %v after the conflict, want the two earlier requests only", got)
+	}
+}
+
+// TestBrowserFinalizeSavesFirst: the inspector types and presses the
+// finalize button at once; the edit is saved before the minutes are asked
+// for, so the minutes are made from what was typed.
+func TestBrowserFinalizeSavesFirst(t *testing.T) {
+	chromium := testenv.Chromium(t)
+	f := newFixture(t, withInspections)
+	units, _ := f.seedUnits()
+	in := f.createInspection(inspectionJSON(units[0].ID, `,"report_deadline":"2026-12-05T00:00:00+07:00"`))
+	var mu sync.Mutex
+	var seen string // the conclusions stored when the minutes were asked for
+	f.jobs.onFinalize = func(id int64) {
+		got, err := f.st.GetInspection(context.Background(), id)
+		mu.Lock()
+		defer mu.Unlock()
+		seen = got.Conclusions
+		if err != nil {
+			seen = err.Error()
+		}
+	}
+	bctx := newBrowser(t, chromium, 90*time.Second)
+	if err := chromedp.Do(bctx,
+		chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(3), chromedp.EmulateMobile),
+		chromedp.Navigate(fmt.Sprintf("%s/inspections/%d", f.http.URL, in.ID)),
+		chromedp.WaitVisible(chromedp.ID("username")),
+		chromedp.SendKeys(chromedp.ID("username"), "u-inspector"),
+		chromedp.SendKeys(chromedp.ID("password"), password),
+		chromedp.Click(chromedp.CSS("form.login button[type=submit]")),
+		chromedp.WaitVisible(chromedp.ID("finalize-button")),
+		// Type, then press at once: well inside the autosave's delay.
+		chromedp.SendKeys(chromedp.CSS(`textarea[name="conclusions"]`), " Bổ sung tại chỗ."),
+		chromedp.Click(chromedp.ID("finalize-button")),
+		chromedp.WaitVisible(chromedp.ID("finalizing")),
+	); err != nil {
+		t.Fatalf("finalize from the page: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(seen, "Bổ sung tại chỗ.") || !strings.Contains(seen, "Cơ bản chấp hành tốt.") {
+		t.Errorf("conclusions stored when the minutes were asked for = %q, want the typed addition", seen)
+	}
+	if got := f.jobs.finalizeCalls(); !slices.Equal(got, []int64{in.ID}) {
+		t.Errorf("minutes asked for %v, want [%d]", got, in.ID)
 	}
 }

@@ -389,4 +389,24 @@
   }
   sentEdits = edits === 0 ? 0 : -1;
   updateRates();
+
+  // ---- Finalizing takes what the server has: edits still waiting for
+  // the debounced save are saved first, and the request goes once they
+  // are (or not at all, when the save is refused or conflicts).
+  var finalizeForm = document.querySelector('#finalize form');
+  if (finalizeForm) {
+    finalizeForm.addEventListener('submit', function (e) {
+      if (sentEdits === edits && !inFlight) { return; }
+      e.preventDefault();
+      if (stopped) { return; }
+      setStatus('saving', 'Đang lưu trước khi hoàn tất…');
+      save();
+      (function wait() {
+        var state = statusEl.getAttribute('data-state');
+        if (sentEdits === edits && !inFlight && state === 'saved') { finalizeForm.submit(); return; }
+        if (stopped || state === 'invalid' || state === 'retry') { return; } // the status says what to do
+        setTimeout(wait, 100);
+      }());
+    });
+  }
 }());
