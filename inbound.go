@@ -28,6 +28,10 @@ const (
 	InboundMalformed = "malformed"
 )
 
+// MaxInboundRaw bounds the source kept with each inbound message, as the
+// evidence the clerk can open; a longer message is kept cut at this size.
+const MaxInboundRaw = 512 << 10
+
 // InboundMail is one message read from the office mailbox and what was done
 // with it. Every message the watcher reads gets one, so none is dropped
 // silently.

@@ -28,9 +28,6 @@ const (
 const (
 	// inboxBatch is how many messages one fetch reads.
 	inboxBatch = 50
-	// maxKeptRaw bounds the source kept with each inbound message, as the
-	// evidence the clerk can open.
-	maxKeptRaw = 512 << 10
 	// maxPartBytes bounds what the classifier reads of any one part.
 	maxPartBytes = 1 << 20
 )
@@ -200,8 +197,8 @@ func (in *Inbox) process(ctx context.Context, uidValidity uint32, f mailer.Fetch
 		m.ReceivedAt = in.now()
 	}
 	raw := f.Raw
-	if len(raw) > maxKeptRaw {
-		raw = raw[:maxKeptRaw]
+	if len(raw) > vanthu.MaxInboundRaw {
+		raw = raw[:vanthu.MaxInboundRaw]
 	}
 	m.Raw = raw
 	summary, err := json.Marshal(c)

@@ -151,13 +151,9 @@ func (s *Server) pageInboundView(w http.ResponseWriter, r *http.Request) error {
 	}
 	src := strings.ToValidUTF8(string(m.Raw), "\uFFFD")
 	return s.render(w, r, http.StatusOK, "inbound_view", "Thư đến", inboundView{
-		Mail: m, Source: src, Cut: len(m.Raw) >= maxShownSource, CanEdit: me.Role.Allowed(editors...),
+		Mail: m, Source: src, Cut: len(m.Raw) >= vanthu.MaxInboundRaw, CanEdit: me.Role.Allowed(editors...),
 	})
 }
-
-// maxShownSource is the size at which the kept source was cut by the
-// watcher (worker.maxKeptRaw); the page says so.
-const maxShownSource = 512 << 10
 
 func (s *Server) pageInboundReviewed(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.markReviewed(r); err != nil {
