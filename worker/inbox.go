@@ -28,8 +28,6 @@ const (
 const (
 	// inboxBatch is how many messages one fetch reads.
 	inboxBatch = 50
-	// maxPartBytes bounds what the classifier reads of any one part.
-	maxPartBytes = 1 << 20
 )
 
 // InboxPayload names the mailbox to read.
@@ -186,7 +184,7 @@ func (in *Inbox) afterProcessing(ctx context.Context, mb IMAPMailbox, uid uint32
 // process classifies one message, matches it and records it. Only a
 // store failure is an error: whatever the message holds, it is recorded.
 func (in *Inbox) process(ctx context.Context, uidValidity uint32, f mailer.Fetched) (*vanthu.InboundMail, bool, error) {
-	c := mailer.Classify(f.Raw, mailer.ClassifyOptions{MaxPartBytes: maxPartBytes, Office: in.Office, TagSeparator: in.TagSeparator})
+	c := mailer.Classify(f.Raw, mailer.ClassifyOptions{MaxPartBytes: mailer.DefaultMaxPartBytes, Office: in.Office, TagSeparator: in.TagSeparator})
 	m := &vanthu.InboundMail{
 		Mailbox: in.mailbox(), UIDValidity: uidValidity, UID: f.UID,
 		MessageID: clean(c.MessageID, 998), Kind: string(c.Kind),
