@@ -112,4 +112,34 @@ func TestBrowserFinalizeSavesFirst(t *testing.T) {
 	if got := f.jobs.finalizeCalls(); !slices.Equal(got, []int64{in.ID}) {
 		t.Errorf("minutes asked for %v, want [%d]", got, in.ID)
 	}
+
+	// An incomplete record: the missing field is shown on the form itself,
+	// and nothing is asked for.
+	incomplete := f.createInspection(inspectionJSON(units[1].ID, ""))
+	if err := chromedp.Do(bctx,
+		chromedp.Navigate(fmt.Sprintf("%s/inspections/%d", f.http.URL, incomplete.ID)),
+		chromedp.WaitVisible(chromedp.ID("finalize-button")),
+	); err != nil {
+		t.Fatalf("open an incomplete record: %v", err)
+	}
+	// The page's script (deferred) handles the button once loaded.
+	if _, err := chromedp.Run(bctx, chromedp.Poll[bool](`document.readyState === 'complete'`, chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(bctx, chromedp.Click(chromedp.ID("finalize-button"))); err != nil {
+		t.Fatalf("finalize an incomplete record: %v", err)
+	}
+	if _, err := chromedp.Run(bctx, chromedp.Poll[bool](`!document.getElementById('save-problems').hidden`,
+		chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+		st, _ := chromedp.Run(bctx, chromedp.Evaluate[string](`document.getElementById('save-status').textContent + ' | ' + location.href`))
+		t.Fatalf("no problems shown: %v (%s)", err, st)
+	}
+	shown, _ := chromedp.Run(bctx, chromedp.Text(chromedp.ID("save-problems")))
+	marked, _ := chromedp.Run(bctx, chromedp.Evaluate[bool](`document.querySelector('[name="report_deadline"]').closest('.invalid') !== null`))
+	if !strings.Contains(shown, "Nhập hạn đơn vị báo cáo kết quả khắc phục.") || !marked {
+		t.Errorf("problems shown = %q, deadline field marked %v", shown, marked)
+	}
+	if got := f.jobs.finalizeCalls(); len(got) != 1 {
+		t.Errorf("minutes asked for %v after the refusal", got)
+	}
 }

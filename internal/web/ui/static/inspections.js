@@ -391,19 +391,37 @@
   updateRates();
 
   // ---- Finalizing takes what the server has: edits still waiting for
-  // the debounced save are saved first, and the request goes once they
-  // are (or not at all, when the save is refused or conflicts).
+  // the debounced save are saved first, then the minutes are asked for
+  // through the API, so that what is missing is shown by its field right
+  // here. Without JavaScript the form posts to the page route instead.
   var finalizeForm = document.querySelector('#finalize form');
+  function finalize() {
+    fetch(api + '/finalize', {
+      method: 'POST', credentials: 'same-origin', headers: { 'Accept': 'application/json' }
+    }).then(function (r) {
+      return r.json().catch(function () { return null; }).then(function (body) { return { status: r.status, body: body }; });
+    }).then(function (res) {
+      if (res.status === 202) {
+        window.location.href = window.location.pathname + '?hoan-tat=1';
+        return;
+      }
+      var err = res.body && res.body.error;
+      showProblems(err ? err.message : 'Chưa hoàn tất được biên bản (HTTP ' + res.status + ').', err && err.problems);
+      problemsEl.scrollIntoView();
+    }).catch(function () {
+      showProblems('Không kết nối được máy chủ; hãy thử lại khi có mạng.', null);
+    });
+  }
   if (finalizeForm) {
     finalizeForm.addEventListener('submit', function (e) {
-      if (sentEdits === edits && !inFlight) { return; }
       e.preventDefault();
       if (stopped) { return; }
+      if (sentEdits === edits && !inFlight) { finalize(); return; }
       setStatus('saving', 'Đang lưu trước khi hoàn tất…');
       save();
       (function wait() {
         var state = statusEl.getAttribute('data-state');
-        if (sentEdits === edits && !inFlight && state === 'saved') { finalizeForm.submit(); return; }
+        if (sentEdits === edits && !inFlight && state === 'saved') { finalize(); return; }
         if (stopped || state === 'invalid' || state === 'retry') { return; } // the status says what to do
         setTimeout(wait, 100);
       }());
