@@ -33,8 +33,11 @@ func TestDevIssueDirective(t *testing.T) {
 	env := map[string]string{
 		"VANTHU_HTTP_ADDR":     httpAddr,
 		"VANTHU_DATA_DIR":      t.TempDir(),
-		"VANTHU_DEV_SMTP_ADDR": testenv.FreeAddr(t),
-		"VANTHU_DEV_IMAP_ADDR": testenv.FreeAddr(t),
+		// Ports chosen by the kernel at bind time: a port picked free
+		// beforehand can be taken by a parallel test before dev binds it.
+		// The SMTP address is read back from the banner.
+		"VANTHU_DEV_SMTP_ADDR": "127.0.0.1:0",
+		"VANTHU_DEV_IMAP_ADDR": "127.0.0.1:0",
 		"VANTHU_LOG_LEVEL":     "warn",
 		// The seeded units share a few domains; do not wait on the
 		// production pace here.
@@ -201,7 +204,8 @@ func TestDevIssueDirective(t *testing.T) {
 		"Message-ID: <reply-1@unit.test>\r\nIn-Reply-To: " + origID + "\r\nReferences: " + origID + "\r\n" +
 		"Date: " + time.Now().Format(time.RFC1123Z) + "\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n" +
 		"Đơn vị đã nhận văn bản.\r\n\r\n> Kính gửi\r\n"
-	if err := smtp.SendMail(env["VANTHU_DEV_SMTP_ADDR"], nil, replyFrom, []string{replyTo}, []byte(reply)); err != nil {
+	smtpAddr := firstMatch(t, out.String(), `SMTP:\s+(\S+)`)
+	if err := smtp.SendMail(smtpAddr, nil, replyFrom, []string{replyTo}, []byte(reply)); err != nil {
 		t.Fatalf("reply by mail: %v", err)
 	}
 	if _, err := chromedp.Run(bctx, chromedp.Poll[bool](`document.querySelector('[data-count="acknowledged"]').textContent === '2'`,
