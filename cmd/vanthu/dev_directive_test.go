@@ -31,8 +31,8 @@ func TestDevIssueDirective(t *testing.T) {
 	chromium := testenv.Chromium(t)
 	httpAddr := testenv.FreeAddr(t)
 	env := map[string]string{
-		"VANTHU_HTTP_ADDR":     httpAddr,
-		"VANTHU_DATA_DIR":      t.TempDir(),
+		"VANTHU_HTTP_ADDR": httpAddr,
+		"VANTHU_DATA_DIR":  t.TempDir(),
 		// Ports chosen by the kernel at bind time: a port picked free
 		// beforehand can be taken by a parallel test before dev binds it.
 		// The SMTP address is read back from the banner.
