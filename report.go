@@ -403,10 +403,13 @@ const (
 
 // Report is one generated period.
 type Report struct {
-	ID         int64           `json:"id"`
-	Period     Period          `json:"period"`
-	State      ReportState     `json:"state"`
-	Progress   int             `json:"progress"` // 0–100 while generating
+	ID       int64       `json:"id"`
+	Period   Period      `json:"period"`
+	State    ReportState `json:"state"`
+	Progress int         `json:"progress"` // 0–100 while generating
+	// Generation counts the requests to (re)generate the report; a
+	// generate task does its work only for the current one.
+	Generation int             `json:"generation"`
 	Error      string          `json:"error,omitempty"`
 	Figures    *ReportFigures  `json:"figures,omitempty"`
 	Narrative  ReportNarrative `json:"narrative"`

@@ -1,0 +1,283 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/sonoivu/vanthu"
+)
+
+// Reports: one row per period (migrations/*/0006_reports.sql). Generating
+// is a task (worker.HandleReportGenerate) that reads the figures, lays out
+// the draft and the workbook, and ends with FinishReport or FailReport for
+// the generation it was enqueued for. The row is the truth: a generation
+// whose task was lost is still 'generating' and the sweep enqueues it
+// again.
+
+func reportSubject(id int64) string { return "report:" + strconv.FormatInt(id, 10) }
+
+func errReportNotFound() *vanthu.Error {
+	return vanthu.Errorf(vanthu.ENotFound, "Không tìm thấy báo cáo.")
+}
+
+func errReportIssued() *vanthu.Error {
+	return vanthu.Errorf(vanthu.EConflict, "Báo cáo đã được ban hành, không thể lập lại hay sửa; muốn đính chính hãy lập văn bản mới.")
+}
+
+// reportColumns are read by scanReport; the document's state says whether
+// the report was issued.
+const reportColumns = `r.id, r.year, r.kind, r.quarter, r.cutoff, r.state, r.generation, r.progress, r.error,
+	r.narrative, r.document_id, r.created_by, r.created_at, r.updated_at, COALESCE(d.state, '')`
+
+const reportFrom = ` FROM reports r LEFT JOIN documents d ON d.id = r.document_id`
+
+func scanReport(sc scanner, figures *sql.NullString) (vanthu.Report, error) {
+	var (
+		r                vanthu.Report
+		kind, cutoff, st string
+		narrative, docSt string
+		doc, by          sql.NullInt64
+		created, updated int64
+	)
+	dest := []any{&r.ID, &r.Period.Year, &kind, &r.Period.Quarter, &cutoff, &st, &r.Generation, &r.Progress, &r.Error,
+		&narrative, &doc, &by, &created, &updated, &docSt}
+	if figures != nil {
+		dest = append(dest, figures)
+	}
+	if err := sc.Scan(dest...); err != nil {
+		return r, err
+	}
+	r.Period.Kind, r.Period.CutOff, r.State = vanthu.PeriodKind(kind), vanthu.CutOff(cutoff), vanthu.ReportState(st)
+	if docSt == string(vanthu.StateIssued) {
+		r.State = vanthu.ReportIssued
+	}
+	r.DocumentID, r.CreatedBy = doc.Int64, by.Int64
+	r.CreatedAt, r.UpdatedAt = fromMS(created), fromMS(updated)
+	if err := json.Unmarshal([]byte(narrative), &r.Narrative); err != nil {
+		return r, fmt.Errorf("report %d narrative: %w", r.ID, err)
+	}
+	if r.Narrative.NextTasks == nil {
+		r.Narrative.NextTasks = []string{}
+	}
+	return r, nil
+}
+
+// GetReport returns report id with its figures (nil until generated), or
+// ENotFound. The workbook is read separately (ReportWorkbook).
+func (s *Store) GetReport(ctx context.Context, id int64) (vanthu.Report, error) {
+	r, err := s.getReport(ctx, s.db, "r.id = ?", id)
+	return r, dbError("get report", err)
+}
+
+// GetReportByPeriod returns the report of p, or ENotFound.
+func (s *Store) GetReportByPeriod(ctx context.Context, p vanthu.Period) (vanthu.Report, error) {
+	r, err := s.getReport(ctx, s.db, "r.period_key = ?", p.Key())
+	return r, dbError("get report", err)
+}
+
+func (s *Store) getReport(ctx context.Context, q querier, cond string, arg any) (vanthu.Report, error) {
+	var figures sql.NullString
+	r, err := scanReport(q.QueryRowContext(ctx, s.rebind("SELECT "+reportColumns+", r.figures"+reportFrom+" WHERE "+cond), arg), &figures)
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, errReportNotFound()
+	}
+	if err != nil {
+		return r, err
+	}
+	if figures.Valid {
+		r.Figures = new(vanthu.ReportFigures)
+		if err := json.Unmarshal([]byte(figures.String), r.Figures); err != nil {
+			return r, fmt.Errorf("report %d figures: %w", r.ID, err)
+		}
+	}
+	return r, nil
+}
+
+// ListReports returns the reports, newest period first, without their
+// figures.
+func (s *Store) ListReports(ctx context.Context, limit int) ([]vanthu.Report, error) {
+	if limit <= 0 || limit > 200 {
+		limit = 100
+	}
+	return queryAll(ctx, s.db, "list reports",
+		s.rebind("SELECT "+reportColumns+reportFrom+" ORDER BY r.year DESC, r.quarter DESC, r.kind, r.id DESC LIMIT ?"),
+		func(sc scanner) (vanthu.Report, error) { return scanReport(sc, nil) }, limit)
+}
+
+// GeneratingReports lists the reports whose generation is not finished:
+// the sweep enqueues their task again in case it was lost.
+func (s *Store) GeneratingReports(ctx context.Context) ([]vanthu.Report, error) {
+	return queryAll(ctx, s.db, "generating reports",
+		s.rebind("SELECT "+reportColumns+reportFrom+" WHERE r.state = ? ORDER BY r.id"),
+		func(sc scanner) (vanthu.Report, error) { return scanReport(sc, nil) }, string(vanthu.ReportGenerating))
+}
+
+// RequestReport asks for the report of p to be generated: it creates the
+// row, or starts a new generation of an existing report that is ready or
+// failed. A report already generating is returned as it is, so a double
+// click or a second scheduler enqueues the same generation (and the same
+// task ID) again. An issued report is EConflict. createdBy is 0 for the
+// scheduler. p must be valid (Period.Validate).
+func (s *Store) RequestReport(ctx context.Context, p vanthu.Period, createdBy int64, actor string) (vanthu.Report, error) {
+	var r vanthu.Report
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		now := s.now()
+		old, err := s.getReport(ctx, tx, "r.period_key = ?", p.Key())
+		switch {
+		case vanthu.ErrorCodeOf(err) == vanthu.ENotFound:
+			var id int64
+			if err := tx.QueryRowContext(ctx, s.rebind(`INSERT INTO reports
+				(period_key, year, kind, quarter, cutoff, state, generation, progress, created_by, created_at, updated_at)
+				VALUES (?, ?, ?, ?, ?, ?, 1, 0, ?, ?, ?) RETURNING id`),
+				p.Key(), p.Year, string(p.Kind), p.Quarter, string(p.CutOff), string(vanthu.ReportGenerating),
+				nullID(createdBy), toMS(now), toMS(now)).Scan(&id); err != nil {
+				return err
+			}
+			if err := s.reportEvent(ctx, tx, id, actor, "report_requested", map[string]any{"period": p.Key(), "generation": 1}); err != nil {
+				return err
+			}
+			r, err = s.getReport(ctx, tx, "r.id = ?", id)
+			return err
+		case err != nil:
+			return err
+		}
+		switch old.State {
+		case vanthu.ReportIssued:
+			return errReportIssued()
+		case vanthu.ReportGenerating:
+			r = old
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, s.rebind(`UPDATE reports SET state = ?, generation = generation + 1, progress = 0, error = '', updated_at = ?
+			WHERE id = ?`), string(vanthu.ReportGenerating), toMS(now), old.ID); err != nil {
+			return err
+		}
+		if err := s.reportEvent(ctx, tx, old.ID, actor, "report_requested", map[string]any{"period": p.Key(), "generation": old.Generation + 1}); err != nil {
+			return err
+		}
+		r, err = s.getReport(ctx, tx, "r.id = ?", old.ID)
+		return err
+	})
+	if err != nil && isUnique(err) {
+		// Two requests inserted at once: the other one's row stands.
+		return s.GetReportByPeriod(ctx, p)
+	}
+	return r, dbError("request report", err)
+}
+
+func (s *Store) reportEvent(ctx context.Context, q querier, id int64, actor, action string, detail map[string]any) error {
+	b, _ := json.Marshal(detail)
+	return s.insertEvent(ctx, q, &vanthu.Event{
+		At: s.now(), Actor: actor, Action: action, Source: sourceOf(actor), Subject: reportSubject(id), Detail: string(b),
+	})
+}
+
+// SetReportProgress records how far generation gen of report id is
+// (0–100). It reports false when gen is no longer the current generating
+// one: the task should stop.
+func (s *Store) SetReportProgress(ctx context.Context, id int64, gen, progress int) (bool, error) {
+	res, err := s.db.ExecContext(ctx, s.rebind(`UPDATE reports SET progress = ?, updated_at = ? WHERE id = ? AND generation = ? AND state = ?`),
+		progress, toMS(s.now()), id, gen, string(vanthu.ReportGenerating))
+	if err != nil {
+		return false, dbError("report progress", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, dbError("report progress", err)
+}
+
+// FinishReport ends generation gen of report id: its figures, the
+// narrative (kept as the clerk left it when n is nil), the draft document
+// and the workbook. It reports false, changing nothing, when gen is no
+// longer the current generating one.
+func (s *Store) FinishReport(ctx context.Context, id int64, gen int, f *vanthu.ReportFigures, n *vanthu.ReportNarrative, documentID int64, workbook []byte) (bool, error) {
+	fig, err := json.Marshal(f)
+	if err != nil {
+		return false, fmt.Errorf("store: finish report: %w", err)
+	}
+	done := false
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		now := s.now()
+		q := `UPDATE reports SET state = ?, progress = 100, error = '', figures = ?, document_id = ?, workbook = ?, updated_at = ?`
+		args := []any{string(vanthu.ReportReady), string(fig), nullID(documentID), workbook, toMS(now)}
+		if n != nil {
+			b, err := json.Marshal(n)
+			if err != nil {
+				return err
+			}
+			q += `, narrative = ?`
+			args = append(args, string(b))
+		}
+		res, err := tx.ExecContext(ctx, s.rebind(q+` WHERE id = ? AND generation = ? AND state = ?`),
+			append(args, id, gen, string(vanthu.ReportGenerating))...)
+		if err != nil {
+			return err
+		}
+		if c, err := res.RowsAffected(); err != nil || c == 0 {
+			return err
+		}
+		done = true
+		return s.reportEvent(ctx, tx, id, "system", "report_generated", map[string]any{
+			"generation": gen, "document_id": documentID, "workbook_size": len(workbook),
+		})
+	})
+	return done, dbError("finish report", err)
+}
+
+// FailReport ends generation gen of report id as failed with message, the
+// Vietnamese reason shown to the clerk. A stale gen changes nothing.
+func (s *Store) FailReport(ctx context.Context, id int64, gen int, message string) error {
+	return dbError("fail report", s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.rebind(`UPDATE reports SET state = ?, error = ?, updated_at = ? WHERE id = ? AND generation = ? AND state = ?`),
+			string(vanthu.ReportFailed), message, toMS(s.now()), id, gen, string(vanthu.ReportGenerating))
+		if err != nil {
+			return err
+		}
+		if c, err := res.RowsAffected(); err != nil || c == 0 {
+			return err
+		}
+		return s.reportEvent(ctx, tx, id, "system", "report_failed", map[string]any{"generation": gen, "error": message})
+	}))
+}
+
+// SaveReportNarrative stores the clerk's narrative of a report that is
+// ready and not issued; the caller lays out the draft again.
+func (s *Store) SaveReportNarrative(ctx context.Context, id int64, n vanthu.ReportNarrative, actor string) error {
+	b, err := json.Marshal(n)
+	if err != nil {
+		return fmt.Errorf("store: save narrative: %w", err)
+	}
+	return dbError("save narrative", s.inTx(ctx, func(tx *sql.Tx) error {
+		r, err := s.getReport(ctx, tx, "r.id = ?", id)
+		if err != nil {
+			return err
+		}
+		switch r.State {
+		case vanthu.ReportIssued:
+			return errReportIssued()
+		case vanthu.ReportGenerating:
+			return vanthu.Errorf(vanthu.EConflict, "Báo cáo đang được lập, vui lòng chờ xong rồi sửa.")
+		}
+		if _, err := tx.ExecContext(ctx, s.rebind(`UPDATE reports SET narrative = ?, updated_at = ? WHERE id = ?`), string(b), toMS(s.now()), id); err != nil {
+			return err
+		}
+		return s.reportEvent(ctx, tx, id, actor, "report_narrative_saved", map[string]any{})
+	}))
+}
+
+// ReportWorkbook returns the annex workbook of report id, or ENotFound
+// when it has none yet.
+func (s *Store) ReportWorkbook(ctx context.Context, id int64) ([]byte, error) {
+	var b []byte
+	err := s.db.QueryRowContext(ctx, s.rebind(`SELECT workbook FROM reports WHERE id = ?`), id).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errReportNotFound()
+	}
+	if err == nil && b == nil {
+		return nil, vanthu.Errorf(vanthu.ENotFound, "Báo cáo chưa có biểu phụ lục: hãy chờ lập xong.")
+	}
+	return b, dbError("report workbook", err)
+}

@@ -1,0 +1,151 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sonoivu/vanthu"
+	"github.com/sonoivu/vanthu/internal/testenv"
+)
+
+func TestReportsSQLite(t *testing.T) {
+	t.Parallel()
+	testReportLifecycle(t, func(t *testing.T) string { return filepath.Join(t.TempDir(), "vanthu.db") })
+}
+
+func TestReportsPostgres(t *testing.T) {
+	t.Parallel()
+	testReportLifecycle(t, func(t *testing.T) string { return testenv.Postgres(t) })
+}
+
+// testReportLifecycle walks a report through request, progress,
+// finish, regeneration, a stale task, failure, the narrative and issue.
+func testReportLifecycle(t *testing.T, newDSN opener) {
+	ctx := context.Background()
+	f := newDocFixture(t, newDSN)
+	st := f.st
+	p := vanthu.QuarterPeriod(2026, 1, vanthu.CutOffCalendar)
+
+	// Two requests at once (two schedulers, a double click) make one
+	// report and one generation.
+	var wg sync.WaitGroup
+	got := make([]vanthu.Report, 4)
+	errs := make([]error, 4)
+	for i := range got {
+		wg.Go(func() { got[i], errs[i] = st.RequestReport(ctx, p, 0, "system") })
+	}
+	wg.Wait()
+	for i := range got {
+		if errs[i] != nil {
+			t.Fatalf("RequestReport %d: %v", i, errs[i])
+		}
+		if got[i].ID != got[0].ID || got[i].Generation != 1 || got[i].State != vanthu.ReportGenerating {
+			t.Fatalf("RequestReport %d = %+v, want report %d generation 1 generating", i, got[i], got[0].ID)
+		}
+	}
+	r := got[0]
+	if r.Period != p {
+		t.Fatalf("period %+v, want %+v", r.Period, p)
+	}
+	if gen, err := st.GeneratingReports(ctx); err != nil || len(gen) != 1 || gen[0].ID != r.ID {
+		t.Fatalf("GeneratingReports = %+v, %v", gen, err)
+	}
+	if ok, err := st.SetReportProgress(ctx, r.ID, 1, 40); err != nil || !ok {
+		t.Fatalf("SetReportProgress = %v, %v", ok, err)
+	}
+	if _, err := st.ReportWorkbook(ctx, r.ID); vanthu.ErrorCodeOf(err) != vanthu.ENotFound {
+		t.Fatalf("ReportWorkbook before finishing: %v, want not found", err)
+	}
+
+	doc := f.draft(t, func(d *vanthu.Document) {
+		d.Kind, d.TypeCode, d.Issuer = vanthu.KindReport, "BC", "SNV"
+		d.Content.Audience = vanthu.Audience{UnitIDs: f.ids("SNV")}
+		d.Content.Deadline = nil
+	})
+	fig := &vanthu.ReportFigures{Period: p, Direction: vanthu.DirectionFigures{Issued: 3, AckOnTime: 7}}
+	narr := &vanthu.ReportNarrative{Assessment: "Tốt.", NextTasks: []string{"Kiểm tra đột xuất."}, Proposals: "Không."}
+	workbook := []byte("PK\x03\x04 workbook")
+	if ok, err := st.FinishReport(ctx, r.ID, 1, fig, narr, doc.ID, workbook); err != nil || !ok {
+		t.Fatalf("FinishReport = %v, %v", ok, err)
+	}
+	r, err := st.GetReport(ctx, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.State != vanthu.ReportReady || r.Progress != 100 || r.DocumentID != doc.ID || r.Figures == nil ||
+		r.Figures.Direction.AckOnTime != 7 || r.Narrative.Assessment != "Tốt." {
+		t.Fatalf("finished report = %+v", r)
+	}
+	if b, err := st.ReportWorkbook(ctx, r.ID); err != nil || string(b) != string(workbook) {
+		t.Fatalf("ReportWorkbook = %q, %v", b, err)
+	}
+
+	// A new generation: the old task's late finish and progress change
+	// nothing; the clerk's narrative survives a finish without one.
+	r2, err := st.RequestReport(ctx, p, f.user, "vanthu")
+	if err != nil || r2.Generation != 2 || r2.State != vanthu.ReportGenerating {
+		t.Fatalf("second RequestReport = %+v, %v", r2, err)
+	}
+	if ok, err := st.SetReportProgress(ctx, r.ID, 1, 50); err != nil || ok {
+		t.Fatalf("stale SetReportProgress = %v, %v; want false", ok, err)
+	}
+	if ok, err := st.FinishReport(ctx, r.ID, 1, &vanthu.ReportFigures{Period: p}, nil, doc.ID, nil); err != nil || ok {
+		t.Fatalf("stale FinishReport = %v, %v; want false", ok, err)
+	}
+	if err := st.SaveReportNarrative(ctx, r.ID, vanthu.ReportNarrative{Assessment: "x"}, "vanthu"); vanthu.ErrorCodeOf(err) != vanthu.EConflict {
+		t.Fatalf("SaveReportNarrative while generating: %v, want conflict", err)
+	}
+	if err := st.FailReport(ctx, r.ID, 2, "Không đọc được số liệu."); err != nil {
+		t.Fatal(err)
+	}
+	r, _ = st.GetReport(ctx, r.ID)
+	if r.State != vanthu.ReportFailed || r.Error != "Không đọc được số liệu." || r.Figures.Direction.AckOnTime != 7 {
+		t.Fatalf("failed report = %+v (the last good figures stay)", r)
+	}
+	if _, err := st.RequestReport(ctx, p, f.user, "vanthu"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := st.FinishReport(ctx, r.ID, 3, fig, nil, doc.ID, workbook); err != nil || !ok {
+		t.Fatalf("FinishReport gen 3 = %v, %v", ok, err)
+	}
+	if err := st.SaveReportNarrative(ctx, r.ID, vanthu.ReportNarrative{Assessment: "Đã sửa.", NextTasks: []string{"a", "b"}}, "vanthu"); err != nil {
+		t.Fatal(err)
+	}
+	r, _ = st.GetReport(ctx, r.ID)
+	if r.Narrative.Assessment != "Đã sửa." || !slices.Equal(r.Narrative.NextTasks, []string{"a", "b"}) {
+		t.Fatalf("narrative = %+v", r.Narrative)
+	}
+
+	// Issued: frozen.
+	f.issue(t, doc.ID, t0.Add(time.Hour))
+	r, _ = st.GetReport(ctx, r.ID)
+	if r.State != vanthu.ReportIssued {
+		t.Fatalf("state after issuing its document = %s", r.State)
+	}
+	if _, err := st.RequestReport(ctx, p, f.user, "vanthu"); vanthu.ErrorCodeOf(err) != vanthu.EConflict {
+		t.Fatalf("RequestReport of an issued report: %v, want conflict", err)
+	}
+	if err := st.SaveReportNarrative(ctx, r.ID, vanthu.ReportNarrative{}, "vanthu"); vanthu.ErrorCodeOf(err) != vanthu.EConflict {
+		t.Fatalf("SaveReportNarrative of an issued report: %v, want conflict", err)
+	}
+
+	other, err := st.RequestReport(ctx, vanthu.Period{Year: 2026, Kind: vanthu.PeriodHalf, CutOff: vanthu.CutOff15th}, f.user, "vanthu")
+	if err != nil || other.ID == r.ID {
+		t.Fatalf("another period: %+v, %v", other, err)
+	}
+	list, err := st.ListReports(ctx, 0)
+	if err != nil || len(list) != 2 || list[0].Figures != nil {
+		t.Fatalf("ListReports = %+v, %v", list, err)
+	}
+	if _, err := st.GetReportByPeriod(ctx, vanthu.QuarterPeriod(2026, 2, vanthu.CutOffCalendar)); vanthu.ErrorCodeOf(err) != vanthu.ENotFound {
+		t.Fatalf("GetReportByPeriod of none: %v", err)
+	}
+	if got := actions(t, st, fmt.Sprintf("report:%d", r.ID)); !slices.Contains(got, "report_generated") || !slices.Contains(got, "report_failed") {
+		t.Fatalf("events %v", got)
+	}
+}
