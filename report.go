@@ -418,3 +418,55 @@ type Report struct {
 	CreatedAt  time.Time       `json:"created_at"`
 	UpdatedAt  time.Time       `json:"updated_at"`
 }
+
+// Holidays are the dates ("2006-01-02" in Location) on which offices are
+// closed besides weekends. The fixed solar holidays are built in
+// (FixedHolidays); Tết and the Hùng Kings' day follow the lunar calendar
+// and the government's yearly decision, so they are configured.
+type Holidays map[string]bool
+
+// FixedHolidays are the solar public holidays of the Labour Code: New
+// Year (1/1), Reunification Day (30/4), Labour Day (1/5) and National Day
+// (2/9), written "MM-DD".
+var FixedHolidays = []string{"01-01", "04-30", "05-01", "09-02"}
+
+// WorkingDay reports whether the date of t (in Location) is a working
+// day: Monday to Friday, neither a fixed holiday nor one of h.
+func (h Holidays) WorkingDay(t time.Time) bool {
+	d := t.In(Location)
+	if wd := d.Weekday(); wd == time.Saturday || wd == time.Sunday {
+		return false
+	}
+	md := d.Format("01-02")
+	for _, f := range FixedHolidays {
+		if md == f {
+			return false
+		}
+	}
+	return !h[d.Format("2006-01-02")]
+}
+
+// FirstWorkingDayAfter returns midnight (Location) of the first working
+// day after the date of t.
+func (h Holidays) FirstWorkingDayAfter(t time.Time) time.Time {
+	d := t.In(Location)
+	day := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, Location).AddDate(0, 0, 1)
+	for !h.WorkingDay(day) {
+		day = day.AddDate(0, 0, 1)
+	}
+	return day
+}
+
+// ParseHolidays reads a comma- or space-separated list of dates
+// (VANTHU_HOLIDAYS), naming the first bad one.
+func ParseHolidays(s string) (Holidays, error) {
+	h := Holidays{}
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' }) {
+		d, err := time.ParseInLocation("2006-01-02", f, Location)
+		if err != nil {
+			return nil, fmt.Errorf("ngày nghỉ không hợp lệ %q: cần dạng 2006-01-02", f)
+		}
+		h[d.Format("2006-01-02")] = true
+	}
+	return h, nil
+}

@@ -98,3 +98,27 @@ func TestLastEndedQuarter(t *testing.T) {
 		}
 	}
 }
+
+func TestFirstWorkingDayAfter(t *testing.T) {
+	h, err := ParseHolidays("2027-01-04, 2026-07-01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ParseHolidays("2027-13-01"); err == nil {
+		t.Fatal("ParseHolidays accepted month 13")
+	}
+	tests := []struct{ after, want string }{
+		{"2026-12-31", "2027-01-05"}, // 1/1 fixed (Friday), weekend, 4/1 configured
+		{"2026-09-30", "2026-10-01"}, // Thursday
+		{"2026-06-30", "2026-07-02"}, // 1/7 configured
+		{"2027-03-31", "2027-04-01"},
+		{"2025-12-31", "2026-01-02"}, // 1/1/2026 is a Thursday
+		{"2026-04-29", "2026-05-04"}, // 30/4, 1/5, weekend
+	}
+	for _, tt := range tests {
+		after, _ := time.ParseInLocation("2006-01-02", tt.after, Location)
+		if got := h.FirstWorkingDayAfter(after.Add(17 * time.Hour)).Format("2006-01-02"); got != tt.want {
+			t.Errorf("FirstWorkingDayAfter(%s) = %s, want %s", tt.after, got, tt.want)
+		}
+	}
+}
