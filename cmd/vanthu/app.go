@@ -176,6 +176,7 @@ func newWeb(cfg config.Config, logger *slog.Logger, d webDeps) (*http.Server, er
 		Receipts:       directive.Receipts{Service: directives, ReceiptStore: d.store},
 		Webhooks:       d.store,
 		Inspections:    d.store,
+		Sheets:         directives.Templates,
 		Mail:           d.mail,
 		QueueMonitor:   monitor,
 		Metrics:        d.metrics.Handler(),
@@ -267,6 +268,13 @@ func newHandlers(cfg config.Config, logger *slog.Logger, d handlerDeps) (*worker
 	if err != nil {
 		return nil, err
 	}
+	// The frame of the minutes (the department the inspection teams
+	// belong to, where it sits) is the minutes template's, which the
+	// province edits with the template.
+	minutes, err := tpl.Sample("minutes")
+	if err != nil {
+		return nil, err
+	}
 	return &worker.Handlers{
 		Store: d.store, Mail: d.sender, Templates: tpl, From: from, Logger: logger,
 		Directives: &worker.Directives{
@@ -285,8 +293,7 @@ func newHandlers(cfg config.Config, logger *slog.Logger, d handlerDeps) (*worker
 		Webhooks: &worker.Webhooks{Store: d.store, Queue: d.jobs},
 		Inspections: &worker.Inspections{
 			Store: d.store, Templates: tpl, Signer: signer, Series: cfg.InspectionSeries,
-			// The frame of the minutes: the department the teams belong to.
-			ParentAgency: "UBND TỈNH VĨNH LONG", Agency: "SỞ NỘI VỤ", Place: "Vĩnh Long",
+			ParentAgency: minutes.Document.ParentAgency, Agency: minutes.Document.Agency, Place: minutes.Document.Place,
 		},
 	}, nil
 }

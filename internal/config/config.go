@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sonoivu/vanthu"
 )
 
 // TLS modes for mail servers.
@@ -90,6 +92,15 @@ type Config struct {
 	// InspectionSeries is the issuer code in the minutes' numbers
 	// (01/BB-ĐKT): the inspection team's own series.
 	InspectionSeries string
+	// The quarterly report: its cut-off rule ("calendar" or "15-14"), the
+	// codes of the units it is addressed to (the provincial leadership),
+	// the user the scheduler's drafts are created by, and the holidays
+	// besides weekends and the fixed ones that decide the first working
+	// day after a quarter.
+	ReportCutOff     string
+	ReportRecipients string
+	ReportOwner      string
+	Holidays         string
 
 	// Development mode only.
 	DevSMTPAddr     string
@@ -270,6 +281,14 @@ func settings() []setting {
 	add("VANTHU_SIGN_CERT", "sign-cert", "PEM certificate (and chain) of VANTHU_SIGN_KEY", false, g, st)
 	g, st = str(func(c *Config) *string { return &c.InspectionSeries })
 	add("VANTHU_INSPECTION_SERIES", "inspection-series", "issuer code of the minutes' numbers, the inspection team's own series (01/BB-ĐKT)", false, g, st)
+	g, st = oneOf(func(c *Config) *string { return &c.ReportCutOff }, "calendar", "15-14")
+	add("VANTHU_REPORT_CUTOFF", "report-cutoff", "how the quarterly report cuts a quarter: calendar (1/10–31/12) or 15-14 (15/9–14/12)", false, g, st)
+	g, st = str(func(c *Config) *string { return &c.ReportRecipients })
+	add("VANTHU_REPORT_RECIPIENTS", "report-recipients", "comma-separated codes of the units the quarterly report is sent to (the provincial leadership, e.g. UBND-TINH)", false, g, st)
+	g, st = str(func(c *Config) *string { return &c.ReportOwner })
+	add("VANTHU_REPORT_OWNER", "report-owner", "username the scheduled quarterly report's draft is created by (a clerk)", false, g, st)
+	g, st = str(func(c *Config) *string { return &c.Holidays })
+	add("VANTHU_HOLIDAYS", "holidays", "comma-separated extra public holidays (2027-02-05,…: Tết, Hùng Kings' day); weekends, 1/1, 30/4, 1/5 and 2/9 are built in", false, g, st)
 	g, st = str(func(c *Config) *string { return &c.DevSMTPAddr })
 	add("VANTHU_DEV_SMTP_ADDR", "dev-smtp-addr", "dev only: address of the built-in SMTP server", false, g, st)
 	g, st = str(func(c *Config) *string { return &c.DevIMAPAddr })
@@ -297,6 +316,7 @@ func Defaults() Config {
 		MailTagSeparator:   "+",
 		RemindEvery:        24 * time.Hour,
 		RemindMax:          3,
+		ReportCutOff:       "calendar",
 		IMAP:               Mail{Port: 993, TLS: TLSImplicit},
 		IMAPMailbox:        "INBOX",
 		IMAPProcessed:      "keep",
@@ -450,6 +470,11 @@ func (c *Config) finish(mode Mode, explicit map[string]bool) error {
 		// a wrong path is reported here, before anything starts.
 		if fi, err := os.Stat(c.SignRoots); err != nil || !fi.Mode().IsRegular() {
 			return fmt.Errorf("invalid VANTHU_SIGN_ROOTS: %q is not a readable file of PEM certificates", c.SignRoots)
+		}
+	}
+	if c.Holidays != "" {
+		if _, err := vanthu.ParseHolidays(c.Holidays); err != nil {
+			return fmt.Errorf("invalid VANTHU_HOLIDAYS: %w", err)
 		}
 	}
 	if c.SignP12 != "" && (c.SignKey != "" || c.SignCert != "") {
