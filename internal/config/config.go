@@ -442,6 +442,14 @@ func (c *Config) finish(mode Mode, explicit map[string]bool) error {
 		if c.MailFrom == "" {
 			c.MailFrom = "Sở Nội vụ <vanban@snv.vinhlong.gov.vn>"
 		}
+		// The sample province's report goes to the provincial People's
+		// Committee through its office, drafted as the seeded clerk.
+		if c.ReportRecipients == "" {
+			c.ReportRecipients = "VP-UBND"
+		}
+		if c.ReportOwner == "" {
+			c.ReportOwner = "vanthu"
+		}
 	case ModeProduction:
 		if c.RedisURL == "" {
 			return errors.New("missing VANTHU_REDIS_URL: serve, worker and scheduler share a Redis (e.g. redis://localhost:6379/0)")

@@ -130,7 +130,9 @@ func newDevCA(dir string) (*x509.Certificate, *ecdsa.PrivateKey, error) {
 		Subject: pkix.Name{
 			CommonName: DevCAName, Organization: []string{"Sở Nội vụ tỉnh Vĩnh Long"}, Country: []string{"VN"},
 		},
-		NotBefore:             now.Add(-48 * time.Hour),
+		// A year back: a fresh dev instance seeds the quarter that ended
+		// last, and signs its minutes at the times the inspections ended.
+		NotBefore:             now.AddDate(-1, 0, 0),
 		NotAfter:              now.AddDate(10, 0, 0),
 		IsCA:                  true,
 		BasicConstraintsValid: true,
@@ -177,7 +179,8 @@ func newDevInspector(ca *x509.Certificate, caKey *ecdsa.PrivateKey, password str
 			CommonName: DevInspectorName, Organization: []string{DevInspectorOrg},
 			Locality: []string{"Vĩnh Long"}, Country: []string{"VN"},
 		},
-		NotBefore:          now.Add(-48 * time.Hour),
+		NotBefore: now.AddDate(-1, 0, 0), // as the CA's
+
 		NotAfter:           now.AddDate(5, 0, 0),
 		KeyUsage:           x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment,
 		ExtKeyUsage:        []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection},
