@@ -720,7 +720,8 @@ func (s *Store) SaveInspection(ctx context.Context, in *vanthu.Inspection, actor
 // ListInspections returns the inspections matching f, newest first (by the
 // start of the inspection, or the creation of a draft without one), each
 // with its unit's name, findings and handling. Violation keeps the
-// inspections that found at least one person with that violation.
+// inspections that found at least one person with that violation. A
+// Limit of -1 returns every match, for exports (a whole year).
 func (s *Store) ListInspections(ctx context.Context, f vanthu.InspectionFilter) ([]vanthu.Inspection, error) {
 	var (
 		where []string
@@ -746,23 +747,29 @@ func (s *Store) ListInspections(ctx context.Context, f vanthu.InspectionFilter) 
 		where = append(where, "i.state = ?")
 		args = append(args, string(f.State))
 	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = defaultInspectionLimit
-	}
-	limit = min(limit, maxInspectionLimit)
 	query := inspectionSelect
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
-	query += " ORDER BY COALESCE(i.started_at, i.created_at) DESC, i.id DESC LIMIT ?"
-	args = append(args, limit)
+	query += " ORDER BY COALESCE(i.started_at, i.created_at) DESC, i.id DESC"
+	if f.Limit != -1 {
+		limit := f.Limit
+		if limit <= 0 {
+			limit = defaultInspectionLimit
+		}
+		query += " LIMIT ?"
+		args = append(args, min(limit, maxInspectionLimit))
+	}
 	list, err := queryAll(ctx, s.db, "list inspections", s.rebind(query), scanInspection, args...)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.loadRows(ctx, s.db, list); err != nil {
-		return nil, dbError("list inspections", err)
+	// In batches: loadRows binds one parameter per inspection, and an
+	// unlimited list must stay under the databases' bound on parameters.
+	for lo := 0; lo < len(list); lo += maxInspectionLimit {
+		if err := s.loadRows(ctx, s.db, list[lo:min(lo+maxInspectionLimit, len(list))]); err != nil {
+			return nil, dbError("list inspections", err)
+		}
 	}
 	return list, nil
 }

@@ -168,6 +168,9 @@ type Config struct {
 	// Inspections keeps inspection records and their catalogs; nil answers
 	// their routes with EUnavailable.
 	Inspections InspectionStore
+	// Sheets fills the Excel templates of the inspection exports; nil
+	// answers their routes with EUnavailable.
+	Sheets Sheets
 	// Mail is the development mail server; nil (production) leaves the
 	// /dev/mail routes out.
 	Mail MailViewer
