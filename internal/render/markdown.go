@@ -27,10 +27,11 @@ const (
 	paraAfter   = 6 * mmPerPt
 )
 
-// block is one body element: a text block or a table.
+// block is one body element: a text block, a table or a chart.
 type block struct {
 	text  textBlock
 	table *table
+	chart *chart
 }
 
 // table is a Markdown table: header row, body rows, column alignments.
@@ -57,7 +58,8 @@ var numbered = regexp.MustCompile(`^([0-9]+|[IVXLC]+)[.)]\s`)
 
 // parseBody turns the Markdown body into blocks and appends "./." to the
 // last text block. It also reports the malformed tables that goldmark
-// silently prints as text (see checkTables).
+// silently prints as text (see checkTables) and malformed chart blocks
+// (see parseChart).
 func parseBody(src string) ([]block, []vanthu.Problem) {
 	source := []byte(src)
 	md := goldmark.New(goldmark.WithExtensions(extension.Table))
@@ -68,7 +70,7 @@ func parseBody(src string) ([]block, []vanthu.Problem) {
 		c.block(n, 0)
 	}
 	endMark(&c.blocks)
-	return c.blocks, problems
+	return c.blocks, append(problems, c.problems...)
 }
 
 // checkTables reports what the GFM table extension silently accepts but an
@@ -144,7 +146,7 @@ func countCells(source []byte, pos int) int {
 // as a line of its own after a final table.
 func endMark(blocks *[]block) {
 	bs := *blocks
-	if len(bs) > 0 && bs[len(bs)-1].table == nil && len(bs[len(bs)-1].text.spans) > 0 {
+	if len(bs) > 0 && bs[len(bs)-1].table == nil && bs[len(bs)-1].chart == nil && len(bs[len(bs)-1].text.spans) > 0 {
 		tb := &bs[len(bs)-1].text
 		last := &tb.spans[len(tb.spans)-1]
 		t := strings.TrimRight(spansText(tb.spans), " \t\n")
@@ -163,7 +165,8 @@ func endMark(blocks *[]block) {
 type converter struct {
 	source   []byte
 	blocks   []block
-	sections int // counter of "###" headings without their own number
+	sections int              // counter of "###" headings without their own number
+	problems []vanthu.Problem // malformed chart blocks
 }
 
 func (c *converter) para(spans []span, tb textBlock) {
@@ -234,6 +237,15 @@ func (c *converter) block(n gast.Node, depth int) {
 			c.block(ch, depth)
 		}
 	case *gast.FencedCodeBlock, *gast.CodeBlock:
+		if fc, ok := n.(*gast.FencedCodeBlock); ok && string(fc.Language(c.source)) == "chart" {
+			lineOf := func(pos int) int { return 1 + bytes.Count(c.source[:pos], []byte("\n")) }
+			ch, ps := parseChart(fc, c.source, lineOf)
+			c.problems = append(c.problems, ps...)
+			if len(ch.rows) > 0 {
+				c.blocks = append(c.blocks, block{chart: ch})
+			}
+			return
+		}
 		lines := n.Lines()
 		var b strings.Builder
 		for i := 0; i < lines.Len(); i++ {

@@ -82,6 +82,10 @@ func (r *Renderer) PDF(d Document) ([]byte, error) {
 			l.drawTable(b.table)
 			continue
 		}
+		if b.chart != nil {
+			l.drawChart(b.chart)
+			continue
+		}
 		keep := 0.0
 		if b.text.keepNext && i+1 < len(blocks) {
 			keep = 2 * bodyLine

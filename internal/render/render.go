@@ -4,7 +4,9 @@
 //
 // The body is Markdown (CommonMark plus tables), already expanded from a
 // template. It is parsed with goldmark and laid out word by word, so bold and
-// italic runs inside a justified paragraph keep full justification.
+// italic runs inside a justified paragraph keep full justification. A
+// fenced block with the info string "chart" is drawn as a horizontal bar
+// chart (see chart.go for its lines).
 //
 // PDF renders one document; a process that renders many may hold a
 // Renderer (NewRenderer), which prepares the fonts once; PDF itself uses

@@ -252,6 +252,10 @@ func Fill(ctx context.Context, tmpl []byte, d Data) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if d, err = d.collect(ctx); err != nil {
+		f.Close()
+		return nil, err
+	}
 	defer f.Close()
 	type block struct {
 		sheet         string
@@ -410,8 +414,9 @@ func fillSheet(ctx context.Context, f *excelize.File, ts *templateSheet, d Data)
 	return count, nil
 }
 
-// cacheTotals stores the computed value of every numeric formula outside the
-// repeated rows next to the formula, for readers that do not recalculate.
+// cacheTotals stores the computed value of every numeric formula next to
+// the formula, totals and the repeated rows' own formulas (rates) alike,
+// for readers that do not recalculate.
 func cacheTotals(f *excelize.File, ts *templateSheet, d Data) error {
 	name := ts.name
 	count := 0
@@ -420,10 +425,13 @@ func cacheTotals(f *excelize.File, ts *templateSheet, d Data) error {
 	}
 	last := len(ts.rows) + max(count-1, 0)
 	for r := 1; r <= last; r++ {
-		if ts.marked > 0 && r >= ts.marked && r < ts.marked+count {
-			continue
-		}
+		// In the repeated rows only the template's formula columns can
+		// hold one.
+		inBlock := ts.marked > 0 && r >= ts.marked && r < ts.marked+count
 		for c := 1; c <= ts.width; c++ {
+			if inBlock && ts.rows[ts.marked-1][c-1].formula == "" {
+				continue
+			}
 			ref, _ := excelize.CoordinatesToCellName(c, r)
 			fm, err := f.GetCellFormula(name, ref)
 			if err != nil || fm == "" {

@@ -15,7 +15,8 @@
 //   - {{.Field}} (note the dot) is a record field. The row holding record
 //     fields is the sheet's repeated row: it is written once per record of
 //     Data.Rows[sheet name] (or Data.Rows[""] when the sheet has no entry of
-//     its own). A sheet has at most one repeated row. {{.STT}} is the 1-based
+//     its own), or of Data.Sources[sheet name], which feeds them one at a
+//     time. A sheet has at most one repeated row. {{.STT}} is the 1-based
 //     record number unless the record has its own "STT".
 //
 // Names are ASCII letters, digits and underscores, starting with a letter or
@@ -36,7 +37,9 @@
 // same way (e.g. 'Biểu 1'!$C$5:$C$5) are widened too. The workbook is marked
 // to recalculate fully when opened, and Fill also stores the computed value
 // of each such formula so that readers which do not recalculate see the
-// right numbers.
+// right numbers. Formulas of the repeated row that refer only to their own
+// row (a rate =IF(E5>0,F5/E5,0)) get their value for every record too, and
+// so do formulas of a totals row that refer only to that row.
 //
 // Record text is always written as a string cell, never as a formula, even
 // when it starts with "=", "+", "-" or "@". All text is normalised to NFC.
@@ -46,13 +49,16 @@
 // Limits: merged cells in the repeated row are not repeated; formulas on
 // other sheets that point at a repeated row are not widened. Stream does not
 // move pictures, conditional formats or data validations that sit below the
-// repeated row, and only SUM, COUNT and COUNTA totals get a stored value
-// there.
+// repeated row; there, SUM, COUNT and COUNTA totals over one column of the
+// records and formulas over their own row get a stored value, other totals
+// (COUNTIF) are left for the spreadsheet to compute on opening.
 package sheet
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/xuri/excelize/v2"
@@ -67,14 +73,55 @@ type Data struct {
 	// Rows holds the records for each sheet's repeated row, keyed by sheet
 	// name; the key "" serves every sheet that has no entry of its own.
 	Rows map[string][]map[string]any
+	// Sources feed a sheet's records one at a time instead of Rows, keyed
+	// by sheet name (a source wins over Rows for its sheet). Stream writes
+	// each record as it comes, so that a sheet of 100,000 records is never
+	// held in memory; Fill collects them first. The rows above the
+	// repeated row of such a sheet must not refer to the records, since
+	// their number is known only at the end.
+	Sources map[string]RowSource
 }
 
-// records returns the records for a sheet.
+// RowSource calls yield with each record of a sheet in order, and stops
+// with yield's error when it returns one. A record map may be reused by
+// the source once yield returns.
+type RowSource func(ctx context.Context, yield func(map[string]any) error) error
+
+// records returns the records for a sheet held in Rows.
 func (d Data) records(sheet string) []map[string]any {
 	if rs, ok := d.Rows[sheet]; ok {
 		return rs
 	}
 	return d.Rows[""]
+}
+
+// collect returns d with every source of sheets drained into Rows, for
+// Fill.
+func (d Data) collect(ctx context.Context) (Data, error) {
+	if len(d.Sources) == 0 {
+		return d, nil
+	}
+	out := d
+	out.Rows = make(map[string][]map[string]any, len(d.Rows)+len(d.Sources))
+	for k, v := range d.Rows {
+		out.Rows[k] = v
+	}
+	for name, src := range d.Sources {
+		var recs []map[string]any
+		err := src(ctx, func(r map[string]any) error {
+			recs = append(recs, maps.Clone(r))
+			return nil
+		})
+		if err != nil {
+			return Data{}, fmt.Errorf("read the records of %q: %w", name, err)
+		}
+		if recs == nil {
+			recs = []map[string]any{}
+		}
+		out.Rows[name] = recs
+	}
+	out.Sources = nil
+	return out, nil
 }
 
 // builtinSTT is the record field that numbers records from 1.

@@ -250,8 +250,8 @@ func TestFillTracking(t *testing.T) {
 func TestFillAnnexes(t *testing.T) {
 	const n = 30
 	tmpl := readTemplateFile(t, "annexes.xlsx")
-	var b1, b2, b3, b4 []map[string]any
-	var staff, present, unexcused, b2total, b3total, received int
+	var b1, b2, b3, b4, sum []map[string]any
+	var staff, present, unexcused, b2total, b3total, b3prev, received, acked, docs int
 	for i := range n {
 		st, pr := 20+i, 15+i%6
 		staff += st
@@ -262,16 +262,22 @@ func TestFillAnnexes(t *testing.T) {
 			"Form": "Đột xuất", "Staff": st, "Present": pr, "AbsentExcused": (st - pr) - (st-pr)/2,
 			"AbsentUnexcused": (st - pr) / 2, "Late": i % 3, "Violators": i % 2,
 		})
-		b2 = append(b2, map[string]any{"Unit": fmt.Sprintf("Sở %d", i+1), "Late": i % 3, "LeftPost": 1, "NoBadge": i % 2, "Alcohol": 0, "Other": 2})
-		b2total += i%3 + 1 + i%2 + 2
-		b3 = append(b3, map[string]any{"Unit": fmt.Sprintf("Sở %d", i+1), "Reminded": i, "SelfCriticism": 1, "Reprimand": 0, "Warning": 0, "Other": 0})
-		b3total += i + 1
-		b4 = append(b4, map[string]any{"Unit": fmt.Sprintf("Sở %d", i+1), "Documents": 3, "Received": 3, "Read": 2 + i%2, "Acknowledged": 2, "Overdue": i % 2})
+		b2 = append(b2, map[string]any{"Unit": fmt.Sprintf("Sở %d", i+1), "Violation": "Đi muộn, về sớm", "Count": i%3 + 1})
+		b2total += i%3 + 1
+		b3 = append(b3, map[string]any{"Handling": fmt.Sprintf("Hình thức %d", i+1), "Count": i, "Previous": i % 4})
+		b3total += i
+		b3prev += i % 4
+		b4 = append(b4, map[string]any{"Unit": fmt.Sprintf("Sở %d", i+1), "Documents": 3, "Received": 3, "Read": 2 + i%2, "Acknowledged": 2 + i%2, "Late": 0, "Overdue": 1 - i%2})
 		received += 3
+		docs += 3
+		acked += 2 + i%2
+	}
+	for i := range 5 {
+		sum = append(sum, map[string]any{"Violation": fmt.Sprintf("Loại %d", i+1), "Count": 10 - i, "Previous": i})
 	}
 	d := Data{
-		Values: map[string]any{"Number": "45/BC-SNV", "Quarter": "III", "Year": 2025},
-		Rows:   map[string][]map[string]any{"Biểu 1": b1, "Biểu 2": b2, "Biểu 3": b3, "Biểu 4": b4},
+		Values: map[string]any{"Period": "quý III năm 2025", "PeriodName": "Quý III năm 2025", "Issued": 4, "PrevIssued": 1, "PresentRate": 0.75, "PrevPresentRate": 0.8},
+		Rows:   map[string][]map[string]any{"Tổng hợp": sum, "Biểu 1": b1, "Biểu 2": b2, "Biểu 3": b3, "Biểu 4": b4, "Chi tiết": {}},
 	}
 	out, err := Fill(context.Background(), tmpl, d)
 	if err != nil {
@@ -279,13 +285,15 @@ func TestFillAnnexes(t *testing.T) {
 	}
 	f := openBytes(t, out)
 	last, totals := 5+n-1, 5+n
-	if got := f.GetSheetList(); len(got) != 4 {
+	if got := strings.Join(f.GetSheetList(), ","); got != "Tổng hợp,Biểu 1,Biểu 2,Biểu 3,Biểu 4,Chi tiết" {
 		t.Fatalf("sheets = %v", got)
 	}
-	for _, s := range f.GetSheetList() {
-		if got := cell(t, f, s, "A2"); !strings.Contains(got, "quý III năm 2025") || !strings.Contains(got, "45/BC-SNV") {
+	for _, s := range f.GetSheetList()[1:] {
+		if got := cell(t, f, s, "A2"); !strings.Contains(got, "quý III năm 2025") {
 			t.Errorf("%s!A2 = %q", s, got)
 		}
+	}
+	for _, s := range []string{"Biểu 1", "Biểu 2", "Biểu 4"} {
 		if got := cell(t, f, s, fmt.Sprintf("B%d", last)); got != fmt.Sprintf("Sở %d", n) {
 			t.Errorf("%s last unit = %q", s, got)
 		}
@@ -299,10 +307,15 @@ func TestFillAnnexes(t *testing.T) {
 		{"Biểu 1", fmt.Sprintf("H%d", totals), fmt.Sprintf("SUM(H5:H%d)", last), float64(unexcused)},
 		{"Biểu 1", fmt.Sprintf("K%d", totals), fmt.Sprintf("IF(E%d>0,F%d/E%d,0)", totals, totals, totals), float64(present) / float64(staff)},
 		{"Biểu 1", fmt.Sprintf("K%d", last), fmt.Sprintf("IF(E%d>0,F%d/E%d,0)", last, last, last), float64(15+(n-1)%6) / float64(20+n-1)},
-		{"Biểu 2", "H6", "SUM(C6:G6)", float64(1%3 + 1 + 1%2 + 2)},
-		{"Biểu 2", fmt.Sprintf("H%d", totals), fmt.Sprintf("SUM(H5:H%d)", last), float64(b2total)},
-		{"Biểu 3", fmt.Sprintf("H%d", totals), fmt.Sprintf("SUM(H5:H%d)", last), float64(b3total)},
+		{"Biểu 2", fmt.Sprintf("D%d", totals), fmt.Sprintf("SUM(D5:D%d)", last), float64(b2total)},
+		{"Biểu 3", "E6", "C6-D6", float64(1 - 1%4)},
+		{"Biểu 3", fmt.Sprintf("E%d", totals), fmt.Sprintf("C%d-D%d", totals, totals), float64(b3total - b3prev)},
 		{"Biểu 4", fmt.Sprintf("D%d", totals), fmt.Sprintf("SUM(D5:D%d)", last), float64(received)},
+		{"Biểu 4", fmt.Sprintf("I%d", totals), fmt.Sprintf("IF(C%d>0,F%d/C%d,0)", totals, totals, totals), float64(acked) / float64(docs)},
+		{"Tổng hợp", "E5", "C5-D5", 3},
+		{"Tổng hợp", "E22", "C22-D22", 0.75 - 0.8},
+		{"Tổng hợp", "C30", "SUM(C25:C29)", 40},
+		{"Tổng hợp", "E30", "C30-D30", 40 - 10},
 	}
 	for _, c := range checks {
 		if got := formula(t, f, c.sheet, c.ref); got != c.formula {
@@ -311,26 +324,25 @@ func TestFillAnnexes(t *testing.T) {
 		if got := calc(t, f, c.sheet, c.ref); fmt.Sprintf("%.9f", got) != fmt.Sprintf("%.9f", c.want) {
 			t.Errorf("%s!%s = %v, want %v", c.sheet, c.ref, got, c.want)
 		}
-	}
-	// Totals rows (not per-unit formulas) carry their value.
-	if got := cached(t, f, "Biểu 2", fmt.Sprintf("H%d", totals)); got != float64(b2total) {
-		t.Errorf("Biểu 2 cached total = %v, want %d", got, b2total)
+		// Every formula carries its value, rates of the repeated rows
+		// included, for readers that do not recalculate.
+		if got := cached(t, f, c.sheet, c.ref); fmt.Sprintf("%.9f", got) != fmt.Sprintf("%.9f", c.want) {
+			t.Errorf("%s!%s cached = %v, want %v", c.sheet, c.ref, got, c.want)
+		}
 	}
 
-	// The chart's series cover every unit.
+	// The charts' series cover every record of their sheet.
 	chart := chartXML(t, out)
 	for _, want := range []string{
-		fmt.Sprintf("'Biểu 1'!$B$5:$B$%d", last),
-		fmt.Sprintf("'Biểu 1'!$F$5:$F$%d", last),
-		fmt.Sprintf("'Biểu 1'!$H$5:$H$%d", last),
-		"'Biểu 1'!$F$4",
+		"'Tổng hợp'!$B$25:$B$29", "'Tổng hợp'!$C$25:$C$29", "'Tổng hợp'!$D$25:$D$29", "'Tổng hợp'!$C$24",
+		fmt.Sprintf("'Biểu 3'!$B$5:$B$%d", last), fmt.Sprintf("'Biểu 3'!$C$5:$C$%d", last), "'Biểu 3'!$C$4",
 	} {
 		if !strings.Contains(chart, want) {
 			t.Errorf("chart lacks %q", want)
 		}
 	}
-	if strings.Contains(chart, "$F$5:$F$5<") {
-		t.Error("chart still refers to the template row only")
+	if strings.Contains(chart, "$C$5:$C$5<") || strings.Contains(chart, "$C$25:$C$25<") {
+		t.Error("a chart still refers to the template row only")
 	}
 }
 

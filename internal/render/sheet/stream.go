@@ -19,7 +19,10 @@ import (
 // with their styles, heights and merged cells; the records follow; the rows
 // below (totals) are copied moved down, their formulas widened over the
 // records. SUM, COUNT and COUNTA totals over one column of the records get
-// their value stored with the formula.
+// their value stored with the formula, and so do formulas that read only
+// their own row, in the records (rates) and below them (the rate of the
+// totals). A sheet with a source in d.Sources takes its records from it,
+// one at a time.
 func Stream(ctx context.Context, tmpl []byte, d Data, w io.Writer) error {
 	f, sheets, err := readTemplate(tmpl)
 	if err != nil {
@@ -117,6 +120,9 @@ var simpleTotal = regexp.MustCompile(`^(SUM|COUNT|COUNTA)\(\$?([A-Z]{1,3})\$?([0
 func streamSheet(ctx context.Context, f *excelize.File, ts *templateSheet, d Data) (int, error) {
 	name, m := ts.name, ts.marked
 	recs := d.records(name)
+	src := d.Sources[name]
+	// Rows above are written before the records; with a source their
+	// number is not known yet.
 	count := max(len(recs), 1)
 	merges, err := f.GetMergeCells(name, true)
 	if err != nil {
@@ -140,13 +146,29 @@ func streamSheet(ctx context.Context, f *excelize.File, ts *templateSheet, d Dat
 			heights[r] = h
 		}
 	}
+	sheetName := vntext.NFC(name)
+	if src != nil {
+		for r := 1; r < m; r++ {
+			for _, tc := range ts.rows[r-1] {
+				if tc.formula != "" && widenBlock(tc.formula, sheetName, true, m, 1, true) != widenBlock(tc.formula, sheetName, true, m, 2, true) {
+					ref, _ := excelize.CoordinatesToCellName(tc.col, r)
+					return 0, fmt.Errorf("sheet %q: the formula of %s refers to the records, which a row source gives only after it is written", name, ref)
+				}
+			}
+		}
+	}
+	rowCalc, err := newRowCalc(ts, m)
+	if err != nil {
+		return 0, err
+	}
+	defer rowCalc.close()
 	sw, err := f.NewStreamWriter(name)
 	if err != nil {
 		return 0, fmt.Errorf("stream sheet %q: %w", name, err)
 	}
-	sheetName := vntext.NFC(name)
 	totals := make([]columnTotals, ts.width+1)
 	row := make([]any, ts.width)
+	cells := make([]excelize.Cell, ts.width)
 	writeRow := func(r int, h float64) error {
 		cell, _ := excelize.CoordinatesToCellName(1, r)
 		if err := sw.SetRow(cell, row, excelize.RowOpts{Height: h}); err != nil {
@@ -154,28 +176,48 @@ func streamSheet(ctx context.Context, f *excelize.File, ts *templateSheet, d Dat
 		}
 		return nil
 	}
-	// Rows above the repeated row.
-	for r := 1; r < m; r++ {
+	// staticRow writes template row r at row at, its formulas' values
+	// computed where they read only their own row and, below the records,
+	// where they are simple totals of them.
+	staticRow := func(r, at int) error {
 		for c, tc := range ts.rows[r-1] {
-			row[c] = staticCell(tc, d, func(fm string) string {
+			cell := staticCell(tc, d, func(fm string) string {
 				return widenBlock(fm, sheetName, true, m, count, true)
 			})
+			if cell.Formula != "" && r > m {
+				cell.Value = totalValue(cell.Formula, totals, m, count)
+			}
+			cells[c] = cell
 		}
-		if err := writeRow(r, heights[r-1]); err != nil {
+		calc, err := newRowCalc(ts, r)
+		if err != nil {
+			return err
+		}
+		err = calc.compute(cells)
+		calc.close()
+		if err != nil {
+			return err
+		}
+		for c := range cells {
+			row[c] = cells[c]
+		}
+		return writeRow(at, heights[r-1])
+	}
+	// Rows above the repeated row.
+	for r := 1; r < m; r++ {
+		if err := staticRow(r, r); err != nil {
 			return 0, err
 		}
 	}
 	// Records.
 	tmplRow := ts.rows[m-1]
-	for i := range count {
+	written := 0
+	record := func(rec map[string]any) error {
+		i := written
 		if i%1000 == 0 {
 			if err := ctx.Err(); err != nil {
-				return 0, err
+				return err
 			}
-		}
-		var rec map[string]any
-		if i < len(recs) {
-			rec = recs[i]
 		}
 		for c, tc := range tmplRow {
 			cell := excelize.Cell{StyleID: tc.style}
@@ -192,25 +234,44 @@ func streamSheet(ctx context.Context, f *excelize.File, ts *templateSheet, d Dat
 			case tc.text == nil && tc.value != "":
 				cell.Value = vntext.NFC(tc.value)
 			}
-			totals[c+1].add(cell.Value)
-			row[c] = cell
+			cells[c] = cell
 		}
-		if err := writeRow(m+i, ts.height); err != nil {
+		if rec != nil {
+			if err := rowCalc.compute(cells); err != nil {
+				return err
+			}
+		}
+		for c := range cells {
+			// After compute: a total of a formula column sums its values.
+			totals[c+1].add(cells[c].Value)
+			row[c] = cells[c]
+		}
+		written++
+		return writeRow(m+i, ts.height)
+	}
+	if src != nil {
+		if err := src(ctx, record); err != nil {
+			return 0, fmt.Errorf("stream the records of %q: %w", name, err)
+		}
+	} else {
+		for _, rec := range recs {
+			if err := record(rec); err != nil {
+				return 0, err
+			}
+		}
+	}
+	if written == 0 {
+		// No record: the repeated row stays, empty, so that the totals
+		// below keep a range to sum.
+		if err := record(nil); err != nil {
 			return 0, err
 		}
 	}
-	// Rows below, moved down; simple totals get their value.
+	count = written
+	// Rows below, moved down; simple totals get their value, then the
+	// formulas over their own row (a rate of the totals).
 	for r := m + 1; r <= len(ts.rows); r++ {
-		for c, tc := range ts.rows[r-1] {
-			cell := staticCell(tc, d, func(fm string) string {
-				return widenBlock(fm, sheetName, true, m, count, true)
-			})
-			if cell.Formula != "" {
-				cell.Value = totalValue(cell.Formula, totals, m, count)
-			}
-			row[c] = cell
-		}
-		if err := writeRow(r+count-1, heights[r-1]); err != nil {
+		if err := staticRow(r, r+count-1); err != nil {
 			return 0, err
 		}
 	}

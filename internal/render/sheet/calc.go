@@ -1,0 +1,112 @@
+package sheet
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/xuri/excelize/v2"
+
+	"github.com/sonoivu/vanthu/internal/vntext"
+)
+
+// rowCalc computes the formulas of one template row from the values of
+// that same row, for Stream, which never holds the whole sheet: the row is
+// written, in its template coordinates, into a scratch workbook of one
+// sheet named like the real one, and excelize calculates it there. Only
+// formulas that refer to cells of their own row on their own sheet are
+// computed (a rate =IF(E5>0,F5/E5,0), a row total =SUM(C5:G5)); anything
+// else gets no stored value, since the scratch sheet could not give the
+// right one.
+type rowCalc struct {
+	f      *excelize.File
+	sheet  string
+	row    int
+	cols   []int // 1-based columns whose formula is computed
+	values []int // 1-based columns of every other cell, which formulas may read
+}
+
+// newRowCalc prepares the calculation of template row row of ts, or
+// returns nil when the row has no formula it can compute.
+func newRowCalc(ts *templateSheet, row int) (*rowCalc, error) {
+	sheet := vntext.NFC(ts.name)
+	rc := &rowCalc{sheet: sheet, row: row}
+	for _, tc := range ts.rows[row-1] {
+		if tc.formula != "" && ownRowOnly(tc.formula, sheet, row) {
+			rc.cols = append(rc.cols, tc.col)
+			continue
+		}
+		// Other formulas (a total over the records) take part with the
+		// value computed for them elsewhere, or as an empty cell.
+		rc.values = append(rc.values, tc.col)
+	}
+	if len(rc.cols) == 0 {
+		return nil, nil
+	}
+	rc.f = excelize.NewFile()
+	if err := rc.f.SetSheetName("Sheet1", sheet); err != nil {
+		return nil, fmt.Errorf("scratch sheet %q: %w", sheet, err)
+	}
+	for _, c := range rc.cols {
+		ref, _ := excelize.CoordinatesToCellName(c, row)
+		if err := rc.f.SetCellFormula(sheet, ref, ts.rows[row-1][c-1].formula); err != nil {
+			return nil, fmt.Errorf("scratch formula %s!%s: %w", sheet, ref, err)
+		}
+	}
+	return rc, nil
+}
+
+// ownRowOnly reports whether every reference of formula points at row on
+// sheet (with or without the sheet prefix).
+func ownRowOnly(formula, sheet string, row int) bool {
+	ok := true
+	rewriteRefs(formula, func(prefix string, r1, r2 *rowRef) {
+		if prefix != "" && vntext.NFC(prefix) != sheet || r1.row != row || r2 != nil && r2.row != row {
+			ok = false
+		}
+	})
+	return ok
+}
+
+// compute stores in cells (one per column of the row, 0-based) the value
+// of each computed formula, given the values already in cells.
+func (rc *rowCalc) compute(cells []excelize.Cell) error {
+	if rc == nil {
+		return nil
+	}
+	for _, c := range rc.values {
+		ref, _ := excelize.CoordinatesToCellName(c, rc.row)
+		var err error
+		switch v := cells[c-1].Value.(type) {
+		case nil:
+			err = rc.f.SetCellDefault(rc.sheet, ref, "")
+		case string:
+			err = rc.f.SetCellStr(rc.sheet, ref, v)
+		default:
+			err = rc.f.SetCellValue(rc.sheet, ref, v)
+		}
+		if err != nil {
+			return fmt.Errorf("scratch value %s!%s: %w", rc.sheet, ref, err)
+		}
+	}
+	for _, c := range rc.cols {
+		ref, _ := excelize.CoordinatesToCellName(c, rc.row)
+		v, err := rc.f.CalcCellValue(rc.sheet, ref, excelize.Options{RawCellValue: true})
+		if err != nil {
+			cells[c-1].Value = nil // unsupported: computed on opening
+			continue
+		}
+		if num, err := strconv.ParseFloat(v, 64); err == nil {
+			cells[c-1].Value = num
+		} else {
+			cells[c-1].Value = nil
+		}
+	}
+	return nil
+}
+
+// close releases the scratch workbook.
+func (rc *rowCalc) close() {
+	if rc != nil {
+		_ = rc.f.Close()
+	}
+}
