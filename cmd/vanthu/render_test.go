@@ -27,12 +27,12 @@ func TestRenderCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range []string{"directive", "minutes", "report", "reminder", "tracking", "findings", "annexes", "receipts", "mail/directive", "mail/reminder"} {
+	for _, n := range []string{"directive", "minutes", "report", "reminder", "tracking", "findings", "annexes", "receipts", "inspections", "mail/directive", "mail/reminder"} {
 		if !strings.Contains(out, n) {
 			t.Errorf("templates list lacks %s:\n%s", n, out)
 		}
 	}
-	if out, err := runCmd(t, nil, "templates", "check"); err != nil || !strings.Contains(out, "5 document, 4 Excel and 5 mail templates OK") {
+	if out, err := runCmd(t, nil, "templates", "check"); err != nil || !strings.Contains(out, "5 document, 5 Excel and 5 mail templates OK") {
 		t.Fatalf("templates check: %q, %v", out, err)
 	}
 
@@ -133,7 +133,7 @@ func TestRenderExcelAndMail(t *testing.T) {
 
 	// A template that does not write the asked kind names what does.
 	_, err = runCmd(t, nil, "render", "--template", "tracking", "--sample", "-o", filepath.Join(dir, "x.pdf"))
-	if err == nil || !strings.Contains(err.Error(), "Excel (.xlsx): annexes, findings, receipts, tracking") {
+	if err == nil || !strings.Contains(err.Error(), "Excel (.xlsx): annexes, findings, inspections, receipts, tracking") {
 		t.Errorf("tracking to .pdf: %v", err)
 	}
 }

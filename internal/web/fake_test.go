@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/sonoivu/vanthu"
 	"github.com/sonoivu/vanthu/internal/web"
 )
 
@@ -22,6 +23,8 @@ type fakeJobs struct {
 	finalizes []int64
 	// onFinalize, when set, runs as the minutes are asked for.
 	onFinalize func(inspectionID int64)
+	// reports are the report generations asked for: id, generation.
+	reports [][2]int64
 }
 
 func (j *fakeJobs) EnqueueFanout(ctx context.Context, documentID int64) error {
@@ -59,6 +62,13 @@ func (j *fakeJobs) EnqueueInspectionFinalize(ctx context.Context, inspectionID, 
 	if j.onFinalize != nil {
 		j.onFinalize(inspectionID)
 	}
+	return nil
+}
+
+func (j *fakeJobs) EnqueueReport(ctx context.Context, r vanthu.Report) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.reports = append(j.reports, [2]int64{r.ID, int64(r.Generation)})
 	return nil
 }
 

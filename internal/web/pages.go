@@ -15,7 +15,7 @@ import (
 
 // pageNames are the page templates; each is parsed with layout.html.
 var pageNames = []string{"login", "units", "error", "mailboxes", "mailbox", "message", "documents", "document_edit", "document_view", "ack", "inbound", "inbound_view", "webhooks",
-	"inspections", "inspection_new", "inspection_edit", "inspection_view", "verify"}
+	"inspections", "inspection_new", "inspection_edit", "inspection_view", "verify", "reports", "report_view"}
 
 func parsePages() (map[string]*template.Template, error) {
 	funcs := template.FuncMap{

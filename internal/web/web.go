@@ -97,6 +97,8 @@ type Jobs interface {
 	// EnqueueInspectionFinalize asks for the signed minutes of an
 	// inspection, on behalf of the user.
 	EnqueueInspectionFinalize(ctx context.Context, inspectionID, userID int64, username string) error
+	// EnqueueReport asks for the generation a report is at.
+	EnqueueReport(ctx context.Context, r vanthu.Report) error
 }
 
 // Directives drafts, previews and issues directives (internal/directive).
@@ -168,6 +170,12 @@ type Config struct {
 	// Inspections keeps inspection records and their catalogs; nil answers
 	// their routes with EUnavailable.
 	Inspections InspectionStore
+	// Reports keeps the quarterly reports and ReportLayout lays out their
+	// drafts; nil answers their routes with EUnavailable. ReportCutOff is
+	// the rule the report form proposes ("" is calendar).
+	Reports      ReportStore
+	ReportLayout ReportLayout
+	ReportCutOff vanthu.CutOff
 	// Sheets fills the Excel templates of the inspection exports; nil
 	// answers their routes with EUnavailable.
 	Sheets Sheets
