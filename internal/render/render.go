@@ -113,8 +113,8 @@ var pngMagic = []byte("\x89PNG\r\n\x1a\n")
 // space in one-line fields, dropping blank list entries and the "- " / ";"
 // decorations the renderer adds itself) and reports each missing or invalid
 // field as a vanthu.Invalid error with snake_case field names. A malformed
-// Markdown table in the body is reported with field "body" and the 1-based
-// line of the body.
+// Markdown table or chart block in the body is reported with field "body"
+// and the 1-based line of the body.
 func (d *Document) Validate() error {
 	_, err := d.validate()
 	return err

@@ -100,7 +100,7 @@ func TestPDFHasEveryFigure(t *testing.T) {
 		"Sở, ban, ngành: 9 đơn vị; UBND xã, phường: 11 đơn vị; Đơn vị sự nghiệp: 2 đơn vị",
 		"có mặt 333/424 người (78,54%)", "vắng 91 người (21,46%)",
 		"Vắng có lý do: 63 người (14,86%), gồm nghỉ phép 40, đi công tác 17, đi học 6",
-		"Vắng không có lý do: 28 người (6,60%)", "Đi muộn, về sớm: 17 người (4,01%)",
+		"Vắng không có lý do: 28 người (6,60%)", "Đi muộn, về sớm: 17 người (4,01%), gồm đi muộn 12, về sớm 5",
 		"Số người vi phạm được ghi nhận: 62 người",
 		"số cuộc kiểm tra tăng 4; tỷ lệ có mặt tăng 1,36 điểm phần trăm; số người vắng không có lý do giảm 7; số người vi phạm giảm 11",
 		"333 (78,54%) 301 (77,18%) +32", "28 (6,60%) 35 (8,97%) -7",
