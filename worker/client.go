@@ -162,3 +162,9 @@ func (c *Client) EnqueueInspectionFinalize(ctx context.Context, inspectionID, us
 	_, err = c.Enqueue(ctx, t, opts...)
 	return err
 }
+
+// EnqueueReport asks a worker for the generation report r is at; asking
+// again while it is queued or running is the same work.
+func (c *Client) EnqueueReport(ctx context.Context, r vanthu.Report) error {
+	return EnqueueReport(ctx, c, r)
+}

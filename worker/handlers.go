@@ -45,6 +45,9 @@ type Handlers struct {
 	// Inspections makes the signed minutes of inspections; nil leaves its
 	// task unregistered.
 	Inspections *Inspections
+	// Reports generates the quarterly reports; nil leaves their tasks
+	// unregistered.
+	Reports *Reports
 }
 
 // Register adds every handler to mux.
@@ -68,6 +71,10 @@ func (h *Handlers) Register(mux *asynq.ServeMux) {
 	}
 	if h.Inspections != nil {
 		mux.HandleFunc(TypeInspectionFinalize, h.HandleInspectionFinalize)
+	}
+	if h.Reports != nil {
+		mux.HandleFunc(TypeReportGenerate, h.HandleReportGenerate)
+		mux.HandleFunc(TypeReportsSweep, h.HandleReportsSweep)
 	}
 }
 

@@ -143,4 +143,8 @@ var Schedule = []Entry{
 	// Every minute: a milestone reaches the webhooks within about a
 	// minute, and deliveries whose task was lost are sent again.
 	{Spec: "* * * * *", Task: NewWebhooksSweepTask, Opts: []asynq.Option{asynq.Queue(QueueMaintenance), asynq.Unique(50 * time.Second)}},
+	// Every 10 minutes: the quarter's report is requested early on the
+	// first working day after it ends, and a generation whose task was
+	// lost is enqueued again.
+	{Spec: "*/10 * * * *", Task: NewReportsSweepTask, Opts: []asynq.Option{asynq.Queue(QueueMaintenance), asynq.Unique(9 * time.Minute)}},
 }

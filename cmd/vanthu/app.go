@@ -24,6 +24,7 @@ import (
 	"github.com/sonoivu/vanthu/internal/directive"
 	"github.com/sonoivu/vanthu/internal/metrics"
 	"github.com/sonoivu/vanthu/internal/ratelimit"
+	"github.com/sonoivu/vanthu/internal/report"
 	"github.com/sonoivu/vanthu/internal/sign"
 	"github.com/sonoivu/vanthu/internal/store"
 	"github.com/sonoivu/vanthu/internal/unitfile"
@@ -176,6 +177,9 @@ func newWeb(cfg config.Config, logger *slog.Logger, d webDeps) (*http.Server, er
 		Receipts:       directive.Receipts{Service: directives, ReceiptStore: d.store},
 		Webhooks:       d.store,
 		Inspections:    d.store,
+		Reports:        d.store,
+		ReportLayout:   &report.Service{Templates: directives.Templates},
+		ReportCutOff:   vanthu.CutOff(cfg.ReportCutOff),
 		Sheets:         directives.Templates,
 		Mail:           d.mail,
 		QueueMonitor:   monitor,
@@ -268,6 +272,10 @@ func newHandlers(cfg config.Config, logger *slog.Logger, d handlerDeps) (*worker
 	if err != nil {
 		return nil, err
 	}
+	holidays, err := vanthu.ParseHolidays(cfg.Holidays)
+	if err != nil {
+		return nil, fmt.Errorf("invalid VANTHU_HOLIDAYS: %w", err)
+	}
 	// The frame of the minutes (the department the inspection teams
 	// belong to, where it sits) is the minutes template's, which the
 	// province edits with the template.
@@ -291,11 +299,26 @@ func newHandlers(cfg config.Config, logger *slog.Logger, d handlerDeps) (*worker
 		},
 		Inbox:    newInbox(cfg, logger, d.store, from.Address, d.imap),
 		Webhooks: &worker.Webhooks{Store: d.store, Queue: d.jobs},
+		Reports: &worker.Reports{
+			Store: d.store, Layout: &report.Service{Templates: tpl}, Jobs: d.jobs,
+			CutOff: vanthu.CutOff(cfg.ReportCutOff), Holidays: holidays, Recipients: codes(cfg.ReportRecipients), Owner: cfg.ReportOwner,
+		},
 		Inspections: &worker.Inspections{
 			Store: d.store, Templates: tpl, Signer: signer, Series: cfg.InspectionSeries,
 			ParentAgency: minutes.Document.ParentAgency, Agency: minutes.Document.Agency, Place: minutes.Document.Place,
 		},
 	}, nil
+}
+
+// codes splits a comma-separated list of unit codes.
+func codes(list string) []string {
+	var out []string
+	for _, c := range strings.Split(list, ",") {
+		if c = strings.ToUpper(strings.TrimSpace(c)); c != "" {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // loadSigner reads the minutes' signing key from the configuration, or

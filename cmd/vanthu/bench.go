@@ -20,20 +20,22 @@ import (
 	"github.com/sonoivu/vanthu/templates"
 )
 
-// benchCmd runs the named benchmark: `vanthu bench render` or `vanthu
-// bench send`. Its last line
+// benchCmd runs the named benchmark: `vanthu bench render`, `vanthu
+// bench send` or `vanthu bench report`. Its last line
 // is machine-readable: "RESULT <name> key=value …".
 func benchCmd(ctx context.Context, args []string, getenv func(string) string, out, errOut io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: vanthu bench render|send [flags]")
+		return errors.New("usage: vanthu bench render|send|report [flags]")
 	}
 	switch args[0] {
 	case "render":
 		return benchRender(ctx, args[1:], getenv, out, errOut)
 	case "send":
 		return benchSend(ctx, args[1:], getenv, out, errOut)
+	case "report":
+		return benchReport(ctx, args[1:], getenv, out, errOut)
 	}
-	return fmt.Errorf("bench: unknown benchmark %q (known: render, send)", args[0])
+	return fmt.Errorf("bench: unknown benchmark %q (known: render, send, report)", args[0])
 }
 
 // benchRender measures the document engine on the four workloads issue 3

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
@@ -124,6 +125,11 @@ func dev(ctx context.Context, cfg config.Config, logger *slog.Logger, out io.Wri
 	h, err := newHandlers(cfg, logger, handlerDeps{store: st, sender: sender, rdb: rdb, jobs: jobs, smtp: mailsrv.SMTPAddr(), imap: &office})
 	if err != nil {
 		return err
+	}
+	if seeded {
+		if err := seedQuarter(ctx, cfg, st, h); err != nil {
+			return err
+		}
 	}
 	wsrv, mux := worker.NewServer(rdb, worker.ServerConfig{
 		Concurrency: cfg.Concurrency, ShutdownTimeout: cfg.ShutdownTimeout, Logger: logger, Metrics: reg,
@@ -287,4 +293,43 @@ func devSecret(file string) (string, error) {
 		return "", fmt.Errorf("save secret key: %w", err)
 	}
 	return s, nil
+}
+
+// seedQuarter fills the two quarters that ended last with directives and
+// signed inspection minutes, made by the same services as real ones at
+// past times, so that a fresh instance has a quarterly report to show.
+func seedQuarter(ctx context.Context, cfg config.Config, st *store.Store, h *worker.Handlers) error {
+	dir, err := newDirectives(cfg, st)
+	if err != nil {
+		return err
+	}
+	last := vanthu.LastEndedQuarter(time.Now(), vanthu.CutOff(cfg.ReportCutOff))
+	act := seed.QuarterActions{
+		Issue: func(ctx context.Context, id int64, at time.Time) (vanthu.Document, error) {
+			d := *dir
+			d.Now = func() time.Time { return at }
+			return d.Issue(ctx, id, "seed")
+		},
+		Finalize: func(ctx context.Context, inspectionID, userID int64) error {
+			in, err := st.GetInspection(ctx, inspectionID)
+			if err != nil {
+				return err
+			}
+			t, _, err := worker.NewInspectionFinalizeTask(worker.InspectionPayload{InspectionID: inspectionID, UserID: userID, RequestedBy: "seed"})
+			if err != nil {
+				return err
+			}
+			// Signed and dated when the inspection ended.
+			hh := *h
+			hh.Now = func() time.Time { return *in.EndedAt }
+			return hh.HandleInspectionFinalize(ctx, t)
+		},
+	}
+	// The quarter before too, for the report's comparison.
+	for _, p := range []vanthu.Period{last.Previous(), last} {
+		if err := seed.Quarter(ctx, st, p, act); err != nil {
+			return err
+		}
+	}
+	return nil
 }
