@@ -78,32 +78,44 @@ func (c *Client) EnqueueFanout(ctx context.Context, documentID int64) error {
 // EnqueueSend enqueues the send of each dispatch. A send task of the same
 // dispatch still waiting or running makes it a no-op; one archived after
 // its retries ran out (the dispatch was failed, then resent, or its failure
-// could not be recorded) is deleted first, since its ID would otherwise
-// block the new send for as long as Asynq keeps the archive.
+// could not be recorded) is replaced (enqueueOver).
 func (c *Client) EnqueueSend(ctx context.Context, dispatchIDs []int64) error {
 	for _, id := range dispatchIDs {
 		t, opts, err := NewSendTask(id)
 		if err != nil {
 			return err
 		}
+		if err := c.enqueueOver(ctx, t, opts, sendTaskID(id)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// enqueueOver enqueues t, whose ID is taskID. A task of that ID still
+// pending, scheduled, retrying or running is the same work, and nothing
+// is enqueued; one that is archived (its retries ran out, or it was
+// refused) or completed (kept for its retention) is deleted first and t
+// enqueued in its place: the caller asks again because the work must be
+// done again, and the dead task's ID would block it for as long as Asynq
+// keeps it.
+func (c *Client) enqueueOver(ctx context.Context, t *asynq.Task, opts []asynq.Option, taskID string) error {
+	_, err := c.c.EnqueueContext(ctx, t, opts...)
+	if errors.Is(err, asynq.ErrTaskIDConflict) {
+		info, ierr := c.insp.GetTaskInfo(QueueDefault, taskID)
+		if ierr != nil || (info.State != asynq.TaskStateArchived && info.State != asynq.TaskStateCompleted) {
+			return nil // queued, running, or just finished: the same work
+		}
+		if derr := c.insp.DeleteTask(QueueDefault, taskID); derr != nil && !errors.Is(derr, asynq.ErrTaskNotFound) {
+			return &vanthu.Error{Code: vanthu.EUnavailable, Message: "Không đưa được việc vào hàng đợi.", Err: fmt.Errorf("delete finished %s: %w", taskID, derr)}
+		}
 		_, err = c.c.EnqueueContext(ctx, t, opts...)
 		if errors.Is(err, asynq.ErrTaskIDConflict) {
-			taskID := sendTaskID(id)
-			info, ierr := c.insp.GetTaskInfo(QueueDefault, taskID)
-			if ierr != nil || info.State != asynq.TaskStateArchived {
-				continue // queued, running, or just finished: the same work
-			}
-			if derr := c.insp.DeleteTask(QueueDefault, taskID); derr != nil && !errors.Is(derr, asynq.ErrTaskNotFound) {
-				return &vanthu.Error{Code: vanthu.EUnavailable, Message: "Không đưa được việc vào hàng đợi.", Err: fmt.Errorf("delete archived %s: %w", taskID, derr)}
-			}
-			_, err = c.c.EnqueueContext(ctx, t, opts...)
-			if errors.Is(err, asynq.ErrTaskIDConflict) {
-				continue
-			}
+			return nil
 		}
-		if err != nil {
-			return &vanthu.Error{Code: vanthu.EUnavailable, Message: "Không đưa được việc vào hàng đợi.", Err: fmt.Errorf("enqueue %s: %w", t.Type(), err)}
-		}
+	}
+	if err != nil {
+		return &vanthu.Error{Code: vanthu.EUnavailable, Message: "Không đưa được việc vào hàng đợi.", Err: fmt.Errorf("enqueue %s: %w", t.Type(), err)}
 	}
 	return nil
 }
@@ -153,14 +165,15 @@ func (c *Client) QueueSizes(ctx context.Context) (map[string]map[string]int, err
 func (c *Client) Inspector() *asynq.Inspector { return c.insp }
 
 // EnqueueInspectionFinalize asks a worker for the signed minutes of an
-// inspection; asking again while it is queued is the same work.
+// inspection; asking again while it is queued is the same work. After a
+// task that failed for good (the record was incomplete, the key could not
+// sign), asking again runs it again (enqueueOver).
 func (c *Client) EnqueueInspectionFinalize(ctx context.Context, inspectionID, userID int64, username string) error {
 	t, opts, err := NewInspectionFinalizeTask(InspectionPayload{InspectionID: inspectionID, UserID: userID, RequestedBy: username})
 	if err != nil {
 		return err
 	}
-	_, err = c.Enqueue(ctx, t, opts...)
-	return err
+	return c.enqueueOver(ctx, t, opts, finalizeTaskID(inspectionID))
 }
 
 // EnqueueReport asks a worker for the generation report r is at; asking

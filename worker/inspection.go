@@ -39,8 +39,12 @@ type InspectionPayload struct {
 // ID is derived from the inspection, so pressing the button twice while
 // the task is queued enqueues it once.
 func NewInspectionFinalizeTask(p InspectionPayload) (*asynq.Task, []asynq.Option, error) {
-	return newTask(TypeInspectionFinalize, p, fmt.Sprintf("%s:%d", TypeInspectionFinalize, p.InspectionID),
+	return newTask(TypeInspectionFinalize, p, finalizeTaskID(p.InspectionID),
 		asynq.Queue(QueueDefault), asynq.MaxRetry(10), asynq.Timeout(2*time.Minute), asynq.Retention(24*time.Hour))
+}
+
+func finalizeTaskID(inspectionID int64) string {
+	return fmt.Sprintf("%s:%d", TypeInspectionFinalize, inspectionID)
 }
 
 // InspectionStore is what the finalize task needs from the database

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sonoivu/vanthu"
 	"github.com/sonoivu/vanthu/internal/store"
@@ -280,5 +281,28 @@ func TestInspectionPages(t *testing.T) {
 	resp = f.do("GET", "/inspections?violation=khong-deo-the", nil, inspector)
 	if page := bodyString(t, resp); strings.Contains(page, "Ủy ban nhân dân xã Hòa Bình</a>") || !strings.Contains(page, "Lập biên bản mới") {
 		t.Fatalf("filtered list:\n%s", page)
+	}
+}
+
+// TestFinalizedInspectionPage: once finalized, the record's page shows
+// the minutes' number and links the signed PDF, for every role.
+func TestFinalizedInspectionPage(t *testing.T) {
+	f := newFixture(t, withInspections)
+	units, _ := f.seedUnits()
+	in := f.createInspection(inspectionJSON(units[0].ID, ""))
+	number := f.finalize(in, time.Date(2026, 11, 25, 10, 0, 0, 0, vanthu.Location))
+	resp := f.do("GET", fmt.Sprintf("/inspections/%d", in.ID), nil, session(vanthu.RoleViewer))
+	wantStatus(t, resp, http.StatusOK)
+	page := bodyString(t, resp)
+	in, _ = f.st.GetInspection(context.Background(), in.ID)
+	for _, want := range []string{`<dd id="minutes-number">` + number + `</dd>`, fmt.Sprintf(`href="/api/v1/documents/%d/pdf" id="minutes-pdf"`, in.DocumentID)} {
+		if !strings.Contains(page, want) {
+			t.Errorf("finalized page lacks %q", want)
+		}
+	}
+	resp = f.do("GET", fmt.Sprintf("/api/v1/documents/%d/pdf", in.DocumentID), nil, session(vanthu.RoleViewer))
+	wantStatus(t, resp, http.StatusOK)
+	if b := bodyString(t, resp); b != "%PDF-1.7 signed" {
+		t.Fatalf("the linked PDF is %q", b)
 	}
 }
