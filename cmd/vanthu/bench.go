@@ -17,6 +17,7 @@ import (
 	"github.com/sonoivu/vanthu"
 	"github.com/sonoivu/vanthu/internal/render"
 	"github.com/sonoivu/vanthu/internal/render/sheet"
+	"github.com/sonoivu/vanthu/internal/report"
 	"github.com/sonoivu/vanthu/templates"
 )
 
@@ -236,34 +237,27 @@ func trackingData(n int) sheet.Data {
 // annexData is the quarterly annex workbook with n rows in Biểu 1 (the
 // inspections) and a few in the other tables.
 func annexData(n int) sheet.Data {
-	day := time.Date(2026, 10, 1, 0, 0, 0, 0, vanthu.Location)
-	b1 := make([]map[string]any, n)
-	for i := range b1 {
+	f := vanthu.ReportFigures{Period: vanthu.QuarterPeriod(2026, 4, vanthu.CutOffCalendar)}
+	f.From, f.Until = f.Period.Range()
+	f.AsOf = f.Until
+	for i := range n {
 		staff := 15 + i%40
-		b1[i] = map[string]any{
-			"Unit": benchUnit(i), "Date": day.AddDate(0, 0, i%90), "Form": []string{"Đột xuất", "Theo kế hoạch"}[i%2],
-			"Staff": staff, "Present": staff - i%4 - i%3, "AbsentExcused": i % 4, "AbsentUnexcused": i % 3,
-			"Late": i % 5, "Violators": i%3 + i%5,
+		f.InspectionRows = append(f.InspectionRows, vanthu.InspectionRow{
+			UnitName: benchUnit(i), StartedAt: f.From.AddDate(0, 0, i%90).Add(8 * time.Hour), Surprise: i%2 == 0,
+			Listed: staff, Present: staff - i%4 - i%3, AbsentExcused: i % 4, AbsentUnexcused: i % 3, Late: i % 5, Violators: i%3 + i%5,
+		})
+	}
+	for _, e := range vanthu.DefaultCatalog() {
+		c := vanthu.CodeCount{Code: e.Code, Name: e.Name, Count: 1 + e.Order%7}
+		if e.Kind == vanthu.CatalogViolation {
+			f.Violations = append(f.Violations, c)
+		} else {
+			f.Handling = append(f.Handling, c)
 		}
 	}
-	small := func(fields ...string) []map[string]any {
-		out := make([]map[string]any, 20)
-		for i := range out {
-			r := map[string]any{"Unit": benchUnit(i)}
-			for j, f := range fields {
-				r[f] = (i + j) % 7
-			}
-			out[i] = r
-		}
-		return out
+	for i := range 20 {
+		f.UnitViolations = append(f.UnitViolations, vanthu.UnitViolationCount{UnitName: benchUnit(i), Code: f.Violations[i%len(f.Violations)].Code, Name: f.Violations[i%len(f.Violations)].Name, Count: 1 + i%4})
+		f.ReceiptRows = append(f.ReceiptRows, vanthu.UnitReceiptRow{UnitName: benchUnit(i), Dispatches: 3, Received: 3, Read: 2 + i%2, Acknowledged: 1 + i%3, Overdue: i % 2})
 	}
-	return sheet.Data{
-		Values: map[string]any{"Number": "412/BC-SNV", "Quarter": "IV", "Year": 2026},
-		Rows: map[string][]map[string]any{
-			"Biểu 1": b1,
-			"Biểu 2": small("Late", "LeftPost", "NoBadge", "Alcohol", "Other"),
-			"Biểu 3": small("Reminded", "SelfCriticism", "Reprimand", "Warning", "Other"),
-			"Biểu 4": small("Documents", "Received", "Read", "Acknowledged", "Overdue"),
-		},
-	}
+	return report.WorkbookData(f)
 }

@@ -2,7 +2,9 @@ package sheet
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/xuri/excelize/v2"
 
@@ -22,7 +24,45 @@ type rowCalc struct {
 	sheet  string
 	row    int
 	cols   []int // 1-based columns whose formula is computed
-	values []int // 1-based columns of every other cell, which formulas may read
+	values []int // 1-based columns of the other cells the formulas read
+	// memo keeps the results by the values the formulas read: excelize
+	// parses and evaluates a formula in some 80 µs, and the records of a
+	// sheet repeat few distinct inputs (a rate of staff present over
+	// staff listed), so 100,000 rows cost a few thousand evaluations.
+	memo map[string][]any
+}
+
+// maxMemo bounds the results a rowCalc keeps.
+const maxMemo = 1 << 16
+
+// cellRef matches a cell or range reference of one row, "E5", "$C$5:G5";
+// its columns are what a formula of the row can read.
+var cellRef = regexp.MustCompile(`\$?([A-Z]{1,3})\$?[0-9]+(?::\$?([A-Z]{1,3})\$?[0-9]+)?`)
+
+// indirect matches the functions that read cells named at run time.
+var indirect = regexp.MustCompile(`(?i)\b(INDIRECT|OFFSET|INDEX|ROW|COLUMN|CELL)\s*\(`)
+
+// readColumns returns the 1-based columns formula refers to, ranges
+// expanded. Text in quotes that looks like a reference only adds a column
+// to the memo key, which costs hits, never correctness.
+func readColumns(formula string) map[int]bool {
+	cols := map[int]bool{}
+	for _, m := range cellRef.FindAllStringSubmatch(formula, -1) {
+		first, err := excelize.ColumnNameToNumber(m[1])
+		if err != nil {
+			continue
+		}
+		last := first
+		if m[2] != "" {
+			if last, err = excelize.ColumnNameToNumber(m[2]); err != nil {
+				last = first
+			}
+		}
+		for c := min(first, last); c <= max(first, last); c++ {
+			cols[c] = true
+		}
+	}
+	return cols
 }
 
 // newRowCalc prepares the calculation of template row row of ts, or
@@ -30,17 +70,32 @@ type rowCalc struct {
 func newRowCalc(ts *templateSheet, row int) (*rowCalc, error) {
 	sheet := vntext.NFC(ts.name)
 	rc := &rowCalc{sheet: sheet, row: row}
+	read := map[int]bool{}
+	everything := false // a formula may read cells its text does not name
+	var others []int
 	for _, tc := range ts.rows[row-1] {
 		if tc.formula != "" && ownRowOnly(tc.formula, sheet, row) {
 			rc.cols = append(rc.cols, tc.col)
+			for c := range readColumns(tc.formula) {
+				read[c] = true
+			}
+			everything = everything || indirect.MatchString(tc.formula)
 			continue
 		}
 		// Other formulas (a total over the records) take part with the
 		// value computed for them elsewhere, or as an empty cell.
-		rc.values = append(rc.values, tc.col)
+		others = append(others, tc.col)
 	}
 	if len(rc.cols) == 0 {
 		return nil, nil
+	}
+	for _, c := range others {
+		if read[c] || everything {
+			rc.values = append(rc.values, c)
+		}
+	}
+	if !everything {
+		rc.memo = map[string][]any{}
 	}
 	rc.f = excelize.NewFile()
 	if err := rc.f.SetSheetName("Sheet1", sheet); err != nil {
@@ -73,6 +128,16 @@ func (rc *rowCalc) compute(cells []excelize.Cell) error {
 	if rc == nil {
 		return nil
 	}
+	var key strings.Builder
+	for _, c := range rc.values {
+		fmt.Fprintf(&key, "%T:%v\x00", cells[c-1].Value, cells[c-1].Value)
+	}
+	if got, ok := rc.memo[key.String()]; ok && rc.memo != nil {
+		for i, c := range rc.cols {
+			cells[c-1].Value = got[i]
+		}
+		return nil
+	}
 	for _, c := range rc.values {
 		ref, _ := excelize.CoordinatesToCellName(c, rc.row)
 		var err error
@@ -100,6 +165,13 @@ func (rc *rowCalc) compute(cells []excelize.Cell) error {
 		} else {
 			cells[c-1].Value = nil
 		}
+	}
+	if rc.memo != nil && len(rc.memo) < maxMemo {
+		got := make([]any, len(rc.cols))
+		for i, c := range rc.cols {
+			got[i] = cells[c-1].Value
+		}
+		rc.memo[key.String()] = got
 	}
 	return nil
 }
