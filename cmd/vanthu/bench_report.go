@@ -7,10 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"runtime"
-	"strings"
 	"time"
 
 	"github.com/sonoivu/vanthu"
@@ -44,25 +41,11 @@ func benchReport(ctx context.Context, args []string, getenv func(string) string,
 	if *units < 1 || *inspections < 1 || *persons < 0 || *directives < 0 {
 		return errors.New("bench report: --units and --inspections must be positive, --persons and --directives not negative")
 	}
-	dbName := "sqlite"
-	if *dbURL == "" {
-		tmp, err := os.MkdirTemp("", "vanthu-bench-report-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(tmp)
-		*dbURL = filepath.Join(tmp, "vanthu.db")
-	} else if strings.HasPrefix(*dbURL, "postgres") {
-		dbName = "postgres"
-	}
-	st, err := store.Open(ctx, *dbURL)
+	st, dbName, closeDB, err := benchStore(ctx, "report", *dbURL)
 	if err != nil {
-		return fmt.Errorf("bench report: open database: %w", err)
+		return err
 	}
-	defer st.Close()
-	if _, err := st.Migrate(ctx); err != nil {
-		return fmt.Errorf("bench report: migrate: %w", err)
-	}
+	defer closeDB()
 	if us, err := st.ListUnits(ctx, vanthu.UnitFilter{}); err != nil || len(us) > 0 {
 		return fmt.Errorf("bench report: the database must be empty (it has %d units; err %v)", len(us), err)
 	}

@@ -71,26 +71,11 @@ func benchSend(ctx context.Context, args []string, getenv func(string) string, o
 	defer rdb.Close()
 
 	// Database.
-	dbName := *dbURL
-	if *dbURL == "" {
-		tmp, err := os.MkdirTemp("", "vanthu-bench-send-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(tmp)
-		*dbURL = filepath.Join(tmp, "vanthu.db")
-		dbName = "sqlite"
-	} else if strings.HasPrefix(*dbURL, "postgres") {
-		dbName = "postgres"
-	}
-	st, err := store.Open(ctx, *dbURL)
+	st, dbName, closeDB, err := benchStore(ctx, "send", *dbURL)
 	if err != nil {
-		return fmt.Errorf("bench send: open database: %w", err)
+		return err
 	}
-	defer st.Close()
-	if _, err := st.Migrate(ctx); err != nil {
-		return fmt.Errorf("bench send: migrate: %w", err)
-	}
+	defer closeDB()
 
 	sink, err := startCountingSink()
 	if err != nil {
@@ -201,6 +186,36 @@ func benchSend(ctx context.Context, args []string, getenv func(string) string, o
 	fmt.Fprintf(out, "RESULT send units=%d dispatches_per_s=%.1f raw_per_s=%.1f ratio=%.2f peak_mb=%.0f lost=%d duplicates=%d\n",
 		*units, pipeRate, rawRate, ratio, peakMB, lost, duplicates)
 	return nil
+}
+
+// benchStore opens and migrates the benchmark's database: dbURL, or
+// SQLite in a temporary directory when it is empty. It returns the name
+// the benchmark prints (sqlite, postgres or the URL) and what to call
+// when done.
+func benchStore(ctx context.Context, bench, dbURL string) (*store.Store, string, func(), error) {
+	name, cleanup := dbURL, func() {}
+	switch {
+	case dbURL == "":
+		tmp, err := os.MkdirTemp("", "vanthu-bench-"+bench+"-")
+		if err != nil {
+			return nil, "", nil, err
+		}
+		cleanup = func() { os.RemoveAll(tmp) }
+		dbURL, name = filepath.Join(tmp, "vanthu.db"), "sqlite"
+	case strings.HasPrefix(dbURL, "postgres"):
+		name = "postgres"
+	}
+	st, err := store.Open(ctx, dbURL)
+	if err != nil {
+		cleanup()
+		return nil, "", nil, fmt.Errorf("bench %s: open database: %w", bench, err)
+	}
+	done := func() { st.Close(); cleanup() }
+	if _, err := st.Migrate(ctx); err != nil {
+		done()
+		return nil, "", nil, fmt.Errorf("bench %s: migrate: %w", bench, err)
+	}
+	return st, name, done, nil
 }
 
 // seedUnits creates n active units in one import, spread over a few dozen

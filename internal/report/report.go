@@ -156,14 +156,7 @@ func Data(f vanthu.ReportFigures, n vanthu.ReportNarrative) map[string]any {
 	handling, handTotal, handPrev := compareCodes(f.Handling, prev.Handling)
 
 	label := f.Period.Label()
-	from := f.From
-	if from.IsZero() {
-		from, _ = f.Period.Range()
-	}
-	to := f.Period.LastDay()
-	if !f.Until.IsZero() {
-		to = f.Until.In(vanthu.Location).AddDate(0, 0, -1)
-	}
+	from, to := span(f)
 	return map[string]any{
 		"Period":          label,
 		"PeriodName":      upperFirst(label),
@@ -502,6 +495,20 @@ func form(surprise bool) string {
 	return "Theo kế hoạch"
 }
 
+// span is the first and last day the figures cover: those they were
+// computed for, or the period's when f does not say.
+func span(f vanthu.ReportFigures) (from, to time.Time) {
+	from = f.From
+	if from.IsZero() {
+		from, _ = f.Period.Range()
+	}
+	to = f.Period.LastDay()
+	if !f.Until.IsZero() {
+		to = f.Until.In(vanthu.Location).AddDate(0, 0, -1)
+	}
+	return from, to
+}
+
 // WorkbookData is the annex workbook's values and the records of every
 // sheet but the detail sheet, from f. Rates are fractions, for the
 // template's percent format.
@@ -512,14 +519,7 @@ func WorkbookData(f vanthu.ReportFigures) sheet.Data {
 	}
 	d, pd := f.Direction, prev.Direction
 	in, pin := f.Inspections, prev.Inspections
-	from := f.From
-	if from.IsZero() {
-		from, _ = f.Period.Range()
-	}
-	to := f.Period.LastDay()
-	if !f.Until.IsZero() {
-		to = f.Until.In(vanthu.Location).AddDate(0, 0, -1)
-	}
+	from, to := span(f)
 	values := map[string]any{
 		"Period":     f.Period.Label(),
 		"PeriodName": upperFirst(f.Period.Label()),
