@@ -17,6 +17,7 @@ import (
 	"github.com/sonoivu/vanthu/internal/directive"
 	"github.com/sonoivu/vanthu/internal/ratelimit"
 	"github.com/sonoivu/vanthu/internal/store"
+	"github.com/sonoivu/vanthu/mailer"
 )
 
 // Task types of the directive pipeline.
@@ -129,12 +130,15 @@ type DirectiveStore interface {
 	PendingDispatches(ctx context.Context, limit int) ([]int64, error)
 	DueReminders(ctx context.Context, now time.Time, p store.ReminderPolicy, limit int) ([]store.DueReminder, error)
 	RecordReminder(ctx context.Context, dispatchID int64, n int, messageID string, at time.Time) (bool, error)
+	// ReportWorkbookOf returns the annex workbook of the report whose
+	// document is documentID; ENotFound when there is none.
+	ReportWorkbookOf(ctx context.Context, documentID int64) ([]byte, error)
 }
 
 // Composer writes the message carrying a document to one unit
 // (directive.Composer).
 type Composer interface {
-	Directive(doc vanthu.Document, d vanthu.Dispatch, pdf []byte) (directive.Envelope, error)
+	Directive(doc vanthu.Document, d vanthu.Dispatch, pdf []byte, annexes ...mailer.Attachment) (directive.Envelope, error)
 	Reminder(doc vanthu.Document, d vanthu.Dispatch, n int, pdf []byte, now time.Time) (directive.Envelope, error)
 }
 
@@ -171,12 +175,17 @@ type Directives struct {
 	cache map[int64]cachedDoc // issued documents and their PDF, by id
 }
 
-// cachedDoc is an issued document with its PDF. Issued documents never
-// change, so caching them saves reading the PDF once per unit.
+// cachedDoc is an issued document with its PDF, and for a report its
+// annex workbook. Issued documents never change, so caching them saves
+// reading the files once per unit.
 type cachedDoc struct {
-	doc vanthu.Document
-	pdf []byte
+	doc     vanthu.Document
+	pdf     []byte
+	annexes []mailer.Attachment
 }
+
+// xlsxType is the media type of an Excel workbook.
+const xlsxType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 // maxCachedDocs bounds the cache: a few directives are in flight at once.
 const maxCachedDocs = 8
@@ -200,6 +209,21 @@ func (d *Directives) document(ctx context.Context, id int64) (cachedDoc, error) 
 		return c, err
 	}
 	c = cachedDoc{doc: doc, pdf: pdf}
+	if doc.Kind == vanthu.KindReport {
+		// A report goes with its annex workbook; a report document made
+		// by hand, without a generated report, goes without.
+		wb, err := d.Store.ReportWorkbookOf(ctx, id)
+		switch {
+		case err == nil:
+			a, err := mailer.PrepareAttachment(mailer.Attachment{Filename: directive.AnnexName(doc), ContentType: xlsxType, Data: wb})
+			if err != nil {
+				return c, err
+			}
+			c.annexes = []mailer.Attachment{a}
+		case vanthu.ErrorCodeOf(err) != vanthu.ENotFound:
+			return c, err
+		}
+	}
 	d.mu.Lock()
 	if d.cache == nil || len(d.cache) >= maxCachedDocs {
 		d.cache = map[int64]cachedDoc{}
@@ -286,7 +310,7 @@ func (h *Handlers) HandleSend(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return h.sendFailed(ctx, t, d, err)
 	}
-	env, err := dx.Composer.Directive(doc.doc, d, doc.pdf)
+	env, err := dx.Composer.Directive(doc.doc, d, doc.pdf, doc.annexes...)
 	if err != nil {
 		return h.sendFailed(ctx, t, d, err)
 	}

@@ -350,7 +350,10 @@ func TestDevReport(t *testing.T) {
 	if n := distinct(uids); n != 1 {
 		t.Fatalf("mailbox %s holds %d messages, want exactly 1", leadership, n)
 	}
-	subject, attached := mailPDF(t, get("/dev/mail/"+url.PathEscape(leadership)+"/"+uids[0][1]+"/raw"))
+	subject, attached, annex := mailFiles(t, get("/dev/mail/"+url.PathEscape(leadership)+"/"+uids[0][1]+"/raw"))
+	if !bytes.Equal(annex, xlsx) {
+		t.Errorf("the workbook sent (%d bytes) is not the report's annex workbook (%d bytes)", len(annex), len(xlsx))
+	}
 	if !strings.Contains(subject, symbol) {
 		t.Errorf("the message's subject %q does not name %s", subject, symbol)
 	}
@@ -580,8 +583,9 @@ func (w workbook) table(t *testing.T, sheet string, cols ...string) (map[string]
 	return nil, 0
 }
 
-// mailPDF reads a raw message: its subject and its one PDF attachment.
-func mailPDF(t *testing.T, raw []byte) (string, []byte) {
+// mailFiles reads a raw message: its subject, its one PDF attachment and
+// its one workbook attachment.
+func mailFiles(t *testing.T, raw []byte) (string, []byte, []byte) {
 	t.Helper()
 	r, err := mail.CreateReader(bytes.NewReader(raw))
 	if err != nil {
@@ -591,7 +595,7 @@ func mailPDF(t *testing.T, raw []byte) (string, []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var pdfs [][]byte
+	var pdfs, books [][]byte
 	for {
 		p, err := r.NextPart()
 		if err == io.EOF {
@@ -610,12 +614,15 @@ func mailPDF(t *testing.T, raw []byte) (string, []byte) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ct == "application/pdf" && strings.HasSuffix(name, ".pdf") && bytes.HasPrefix(b, []byte("%PDF-")) {
+		switch {
+		case ct == "application/pdf" && strings.HasSuffix(name, ".pdf") && bytes.HasPrefix(b, []byte("%PDF-")):
 			pdfs = append(pdfs, b)
+		case strings.HasSuffix(name, "-phu-luc.xlsx") && bytes.HasPrefix(b, []byte("PK\x03\x04")):
+			books = append(books, b)
 		}
 	}
-	if len(pdfs) != 1 {
-		t.Fatalf("the message %q carries %d PDF attachments, want 1", subject, len(pdfs))
+	if len(pdfs) != 1 || len(books) != 1 {
+		t.Fatalf("the message %q carries %d PDF and %d workbook attachments, want 1 and 1", subject, len(pdfs), len(books))
 	}
-	return subject, pdfs[0]
+	return subject, pdfs[0], books[0]
 }

@@ -5,17 +5,21 @@ import (
 	"context"
 	"crypto/sha256"
 	"flag"
+	"io"
 	"net/mail"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	gomail "github.com/emersion/go-message/mail"
 	"github.com/xuri/excelize/v2"
 
 	"github.com/sonoivu/vanthu"
+	"github.com/sonoivu/vanthu/mailer"
 	"github.com/sonoivu/vanthu/templates"
 )
 
@@ -221,6 +225,58 @@ func TestTrackingSheet(t *testing.T) {
 	for ref, want := range map[string]string{"D8": "2", "F8": "1", "H8": "1"} {
 		if got, _ := f.CalcCellValue(sh, ref); got != want {
 			t.Errorf("total %s = %q, want %s", ref, got, want)
+		}
+	}
+}
+
+// TestComposeReport: a report goes out with the report mail template, its
+// PDF and its annex workbook attached in that order, and the same
+// acknowledgement link as a directive; a reader of the MIME finds both
+// files with their names.
+func TestComposeReport(t *testing.T) {
+	s := service(t)
+	doc, d := issuedSample(t, s)
+	doc.Kind, doc.TypeCode, doc.Symbol = vanthu.KindReport, "BC", "01/BC-SNV"
+	doc.Subject = "Kết quả thực hiện kỷ luật, kỷ cương hành chính quý III năm 2026"
+	c := &Composer{Templates: s.Templates, From: &mail.Address{Name: "Sở Nội vụ", Address: "vanban@snv.vinhlong.gov.vn"},
+		TagSeparator: "+", BaseURL: "https://vanthu.snv.vinhlong.gov.vn/", Key: []byte("golden-key")}
+	wb := mailer.Attachment{Filename: AnnexName(doc), ContentType: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", Data: []byte("PK\x03\x04 annex")}
+	env, err := c.Directive(doc, d, []byte("%PDF-1.7 report"), wb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := gomail.CreateReader(bytes.NewReader(env.Data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	subject, _ := m.Header.Subject()
+	if subject != "Báo cáo số 01/BC-SNV: kết quả thực hiện kỷ luật, kỷ cương hành chính quý III năm 2026" {
+		t.Errorf("subject %q", subject)
+	}
+	var files []string
+	var text string
+	for {
+		p, err := m.NextPart()
+		if err != nil {
+			break
+		}
+		body, _ := io.ReadAll(p.Body)
+		switch h := p.Header.(type) {
+		case *gomail.AttachmentHeader:
+			name, _ := h.Filename()
+			files = append(files, name+"="+string(body))
+		case *gomail.InlineHeader:
+			if ct, _, _ := h.ContentType(); ct == "text/plain" {
+				text = string(body)
+			}
+		}
+	}
+	if want := []string{"01-BC-SNV.pdf=%PDF-1.7 report", "01-BC-SNV-phu-luc.xlsx=PK\x03\x04 annex"}; !slices.Equal(files, want) {
+		t.Errorf("attachments %q, want %q", files, want)
+	}
+	for _, want := range []string{"gửi Báo cáo số 01/BC-SNV", "về kết quả thực hiện", "01-BC-SNV-phu-luc.xlsx", c.AckURL(d)} {
+		if !strings.Contains(text, want) {
+			t.Errorf("text lacks %q:\n%s", want, text)
 		}
 	}
 }

@@ -101,12 +101,13 @@ func (c *Composer) AckURL(d vanthu.Dispatch) string {
 }
 
 // Directive composes the message carrying doc's PDF to the unit of d: the
-// "directive" mail template (text and HTML), the PDF attached, the stable
-// Message-ID, and the dispatch's tagged office address as envelope sender,
-// Reply-To and Disposition-Notification-To. Thunderbird sends a read
-// receipt without asking only when the Return-Path and the
-// Disposition-Notification-To are the same address.
-func (c *Composer) Directive(doc vanthu.Document, d vanthu.Dispatch, pdf []byte) (Envelope, error) {
+// "directive" mail template (text and HTML; the "report" one for a
+// report), the PDF attached with the annexes after it (a report's
+// workbook), the stable Message-ID, and the dispatch's tagged office
+// address as envelope sender, Reply-To and Disposition-Notification-To.
+// Thunderbird sends a read receipt without asking only when the
+// Return-Path and the Disposition-Notification-To are the same address.
+func (c *Composer) Directive(doc vanthu.Document, d vanthu.Dispatch, pdf []byte, annexes ...mailer.Attachment) (Envelope, error) {
 	if d.MailTag == "" {
 		return Envelope{}, fmt.Errorf("directive: dispatch %d has no mail tag", d.ID)
 	}
@@ -136,7 +137,16 @@ func (c *Composer) Directive(doc vanthu.Document, d vanthu.Dispatch, pdf []byte)
 		"AckURL":     c.AckURL(d),
 		"Attachment": FileName(doc),
 	}
-	body, err := c.Templates.Mail("directive", data)
+	names := []string{FileName(doc)}
+	for _, a := range annexes {
+		names = append(names, a.Filename)
+	}
+	data["Attachments"] = names
+	name := "directive"
+	if doc.Kind == vanthu.KindReport {
+		name = "report"
+	}
+	body, err := c.Templates.Mail(name, data)
 	if err != nil {
 		return Envelope{}, err
 	}
@@ -154,7 +164,7 @@ func (c *Composer) Directive(doc vanthu.Document, d vanthu.Dispatch, pdf []byte)
 		MessageID:   id,
 		Text:        body.Text,
 		HTML:        body.HTML,
-		Attachments: []mailer.Attachment{att},
+		Attachments: append([]mailer.Attachment{att}, annexes...),
 		Header: map[string]string{
 			"Reply-To":                    tagged,
 			"Disposition-Notification-To": tagged,
@@ -164,6 +174,12 @@ func (c *Composer) Directive(doc vanthu.Document, d vanthu.Dispatch, pdf []byte)
 		return Envelope{}, err
 	}
 	return Envelope{From: tagged, To: []string{d.Email}, MessageID: id, Data: msg}, nil
+}
+
+// AnnexName is the attachment name of a report's annex workbook:
+// "01-BC-SNV-phu-luc.xlsx".
+func AnnexName(doc vanthu.Document) string {
+	return strings.TrimSuffix(FileName(doc), ".pdf") + "-phu-luc.xlsx"
 }
 
 // officeName is the office as named in a mail body: the From display name,

@@ -281,3 +281,15 @@ func (s *Store) ReportWorkbook(ctx context.Context, id int64) ([]byte, error) {
 	}
 	return b, dbError("report workbook", err)
 }
+
+// ReportWorkbookOf returns the annex workbook of the report whose draft or
+// issued document is documentID, or ENotFound: the send of an issued
+// report attaches it.
+func (s *Store) ReportWorkbookOf(ctx context.Context, documentID int64) ([]byte, error) {
+	var b []byte
+	err := s.db.QueryRowContext(ctx, s.rebind(`SELECT workbook FROM reports WHERE document_id = ? AND workbook IS NOT NULL`), documentID).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, vanthu.Errorf(vanthu.ENotFound, "Văn bản %d không phải báo cáo đã lập.", documentID)
+	}
+	return b, dbError("report workbook", err)
+}
