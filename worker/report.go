@@ -36,8 +36,13 @@ type ReportPayload struct {
 // derived from the report and generation: a double click, a second
 // scheduler or the sweep enqueue the same work once.
 func NewReportGenerateTask(p ReportPayload) (*asynq.Task, []asynq.Option, error) {
-	return newTask(TypeReportGenerate, p, TypeReportGenerate+":"+strconv.FormatInt(p.ReportID, 10)+":"+strconv.Itoa(p.Generation),
+	return newTask(TypeReportGenerate, p, reportTaskID(p),
 		asynq.Queue(QueueDefault), asynq.MaxRetry(5), asynq.Timeout(10*time.Minute))
+}
+
+// reportTaskID is the task ID of one generation.
+func reportTaskID(p ReportPayload) string {
+	return TypeReportGenerate + ":" + strconv.FormatInt(p.ReportID, 10) + ":" + strconv.Itoa(p.Generation)
 }
 
 // NewReportsSweepTask builds the daily report sweep.
@@ -81,11 +86,26 @@ type Reports struct {
 	Owner string
 }
 
-// EnqueueReport enqueues the generation r is at.
+// overEnqueuer enqueues a task in place of a dead one of the same ID
+// (Client.enqueueOver).
+type overEnqueuer interface {
+	enqueueOver(ctx context.Context, t *asynq.Task, opts []asynq.Option, taskID string) error
+}
+
+// EnqueueReport enqueues the generation r is at. A task of it still
+// queued, retrying or running absorbs the request. An archived one is
+// replaced: its last attempt was lost without the failure being recorded
+// (the worker died during it, or FailReport failed), so the row still
+// says generating, and the dead task's ID would otherwise keep the sweep
+// from running the generation for as long as Asynq keeps the archive.
 func EnqueueReport(ctx context.Context, jobs TaskEnqueuer, r vanthu.Report) error {
-	t, opts, err := NewReportGenerateTask(ReportPayload{ReportID: r.ID, Generation: r.Generation})
+	p := ReportPayload{ReportID: r.ID, Generation: r.Generation}
+	t, opts, err := NewReportGenerateTask(p)
 	if err != nil {
 		return err
+	}
+	if o, ok := jobs.(overEnqueuer); ok {
+		return o.enqueueOver(ctx, t, opts, reportTaskID(p))
 	}
 	_, err = jobs.Enqueue(ctx, t, opts...)
 	return err
