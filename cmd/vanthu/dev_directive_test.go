@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -29,44 +28,14 @@ func TestDevIssueDirective(t *testing.T) {
 		t.Skip("drives Chromium against vanthu dev")
 	}
 	chromium := testenv.Chromium(t)
-	httpAddr := testenv.FreeAddr(t)
-	env := map[string]string{
-		"VANTHU_HTTP_ADDR": httpAddr,
-		"VANTHU_DATA_DIR":  t.TempDir(),
-		// Ports chosen by the kernel at bind time: a port picked free
-		// beforehand can be taken by a parallel test before dev binds it.
-		// The SMTP address is read back from the banner.
-		"VANTHU_DEV_SMTP_ADDR": "127.0.0.1:0",
-		"VANTHU_DEV_IMAP_ADDR": "127.0.0.1:0",
-		"VANTHU_LOG_LEVEL":     "warn",
+	dev := startDev(t, map[string]string{
 		// The seeded units share a few domains; do not wait on the
 		// production pace here.
 		"VANTHU_SMTP_RATE":   "500",
 		"VANTHU_DOMAIN_RATE": "500",
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out, logs syncBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"dev"}, func(k string) string { return env[k] }, strings.NewReader(""), &out, &logs)
-	}()
-	base := "http://" + httpAddr
-	waitFor(t, 30*time.Second, "login page", done, &logs, answers(base+"/login"))
-	defer stopDev(t, cancel, done, &logs)
-
-	actx, acancel := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.WindowSize(412, 915), // a phone
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	defer acancel()
-	bctx, bcancel := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
-	defer bcancel()
-	bctx, bcancel = context.WithTimeout(bctx, 3*time.Minute)
-	defer bcancel()
+	}, 2*time.Minute)
+	base, out, logs := dev.base, dev.out, dev.logs
+	bctx := devBrowser(t, chromium, 412, 915, 3*time.Minute) // a phone
 
 	deadline := time.Now().Add(72 * time.Hour).Format("2006-01-02T15:04")
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }

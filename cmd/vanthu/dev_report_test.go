@@ -43,51 +43,11 @@ func TestDevReport(t *testing.T) {
 	chromium := testenv.Chromium(t)
 	testenv.PDFTool(t, "pdftotext")
 	const token = "dev-report-admin-token-0123456789"
-	env := map[string]string{
-		// Ports chosen by the kernel at bind time, read back from the
-		// banner: a port picked free beforehand can be taken by a parallel
-		// test before dev binds it.
-		"VANTHU_HTTP_ADDR":       "127.0.0.1:0",
-		"VANTHU_DATA_DIR":        t.TempDir(),
-		"VANTHU_DEV_SMTP_ADDR":   "127.0.0.1:0",
-		"VANTHU_DEV_IMAP_ADDR":   "127.0.0.1:0",
-		"VANTHU_DEV_ADMIN_TOKEN": token,
-		"VANTHU_LOG_LEVEL":       "warn",
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out, logs syncBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"dev"}, func(k string) string { return env[k] }, strings.NewReader(""), &out, &logs)
-	}()
-	var base string
-	listening := regexp.MustCompile(`listening on ([^)\s]+)\)`)
-	// The banner comes after seeding two quarters of signed minutes.
-	waitFor(t, 2*time.Minute, "the web address in the banner", done, &logs, func() bool {
-		m := listening.FindStringSubmatch(out.String())
-		if m == nil {
-			return false
-		}
-		base = "http://" + m[1]
-		return answers(base + "/login")()
-	})
-	defer stopDev(t, cancel, done, &logs)
+	dev := startDev(t, map[string]string{"VANTHU_DEV_ADMIN_TOKEN": token}, 2*time.Minute)
+	base, out, logs := dev.base, dev.out, dev.logs
 	queues := asynq.NewInspector(asynq.RedisClientOpt{Addr: redisAddrFrom(t, out.String())})
 	defer queues.Close()
-
-	actx, acancel := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.WindowSize(1280, 900),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	defer acancel()
-	bctx, bcancel := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
-	defer bcancel()
-	bctx, bcancel = context.WithTimeout(bctx, 4*time.Minute)
-	defer bcancel()
+	bctx := devBrowser(t, chromium, 1280, 900, 4*time.Minute)
 
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
 	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
