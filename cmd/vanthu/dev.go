@@ -11,8 +11,10 @@ import (
 	"log/slog"
 	"net"
 	"net/mail"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -52,6 +54,7 @@ func dev(ctx context.Context, cfg config.Config, logger *slog.Logger, out io.Wri
 		return err
 	}
 	defer ln.Close()
+	cfg.BaseURL = boundBaseURL(cfg.BaseURL, ln.Addr())
 
 	st, err := openStore(ctx, cfg)
 	if err != nil {
@@ -295,9 +298,10 @@ func devSecret(file string) (string, error) {
 	return s, nil
 }
 
-// seedQuarter fills the two quarters that ended last with directives and
-// signed inspection minutes, made by the same services as real ones at
-// past times, so that a fresh instance has a quarterly report to show.
+// seedQuarter fills the quarters that ended last (two by default,
+// VANTHU_DEV_SAMPLE_QUARTERS) with directives and signed inspection
+// minutes, made by the same services as real ones at past times, so that
+// a fresh instance has a quarterly report to show.
 func seedQuarter(ctx context.Context, cfg config.Config, st *store.Store, h *worker.Handlers) error {
 	dir, err := newDirectives(cfg, st)
 	if err != nil {
@@ -326,10 +330,24 @@ func seedQuarter(ctx context.Context, cfg config.Config, st *store.Store, h *wor
 		},
 	}
 	// The quarter before too, for the report's comparison.
-	for _, p := range []vanthu.Period{last.Previous(), last} {
+	periods := []vanthu.Period{last.Previous(), last}
+	for _, p := range periods[len(periods)-cfg.DevSampleQuarters:] {
 		if err := seed.Quarter(ctx, st, p, act); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// boundBaseURL replaces port 0 of a base URL derived from
+// VANTHU_HTTP_ADDR=…:0 with the port the kernel chose, so that the banner
+// and the links mailed to units point at the running server.
+func boundBaseURL(base string, bound net.Addr) string {
+	u, err := url.Parse(base)
+	tcp, ok := bound.(*net.TCPAddr)
+	if err != nil || !ok || u.Port() != "0" {
+		return base
+	}
+	u.Host = net.JoinHostPort(u.Hostname(), strconv.Itoa(tcp.Port))
+	return u.String()
 }

@@ -43,7 +43,7 @@ func TestDevReport(t *testing.T) {
 	chromium := testenv.Chromium(t)
 	testenv.PDFTool(t, "pdftotext")
 	const token = "dev-report-admin-token-0123456789"
-	dev := startDev(t, map[string]string{"VANTHU_DEV_ADMIN_TOKEN": token}, 2*time.Minute)
+	dev := startDev(t, map[string]string{"VANTHU_DEV_ADMIN_TOKEN": token, "VANTHU_DEV_SAMPLE_QUARTERS": "2"}, 2*time.Minute)
 	base, out, logs := dev.base, dev.out, dev.logs
 	queues := asynq.NewInspector(asynq.RedisClientOpt{Addr: redisAddrFrom(t, out.String())})
 	defer queues.Close()

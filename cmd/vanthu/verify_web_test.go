@@ -15,7 +15,6 @@ import (
 
 	"github.com/sonoivu/vanthu/internal/config"
 	"github.com/sonoivu/vanthu/internal/sign"
-	"github.com/sonoivu/vanthu/internal/testenv"
 )
 
 // TestVerifyRootsSetting: VANTHU_SIGN_ROOTS is read into the anchors the
@@ -55,24 +54,12 @@ func TestVerifyRootsSetting(t *testing.T) {
 // development CA without any setting, so minutes signed with the files the
 // banner names verify as valid, without logging in.
 func TestDevVerifyPage(t *testing.T) {
-	httpAddr := testenv.FreeAddr(t)
 	data := t.TempDir()
-	env := map[string]string{
-		"VANTHU_HTTP_ADDR":     httpAddr,
-		"VANTHU_DATA_DIR":      data,
-		"VANTHU_DEV_SMTP_ADDR": testenv.FreeAddr(t),
-		"VANTHU_DEV_IMAP_ADDR": testenv.FreeAddr(t),
-		"VANTHU_LOG_LEVEL":     "warn",
+	dev := startDev(t, map[string]string{"VANTHU_DATA_DIR": data}, 2*time.Minute)
+	base, out := dev.base, dev.out
+	if !answers(base + "/xac-minh")() {
+		t.Fatal("no verification page")
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out, logs syncBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"dev"}, func(k string) string { return env[k] }, strings.NewReader(""), &out, &logs)
-	}()
-	base := "http://" + httpAddr
-	waitFor(t, 30*time.Second, "verification page", done, &logs, answers(base+"/xac-minh"))
 	ca := filepath.Join(data, "sign", "dev-ca.pem")
 	if !strings.Contains(out.String(), base+"/xac-minh") || !strings.Contains(out.String(), ca) {
 		t.Errorf("banner lacks the page or its anchor:\n%s", out.String())
@@ -109,5 +96,4 @@ func TestDevVerifyPage(t *testing.T) {
 	if status, v := verify([]byte(readFile(t, other))); status != http.StatusOK || v["ok"] != false || v["verdict"] != "untrusted" {
 		t.Errorf("minutes signed under another CA: %d %v", status, v)
 	}
-	stopDev(t, cancel, done, &logs)
 }

@@ -107,6 +107,9 @@ type Config struct {
 	DevIMAPAddr     string
 	DevAdminToken   string
 	DevMailPassword string
+	// DevSampleQuarters is how many ended quarters a fresh dev database
+	// is seeded with (directives, signed minutes): 0 to 2.
+	DevSampleQuarters int
 }
 
 // setting binds one configuration value to its environment variable and flag.
@@ -297,6 +300,8 @@ func settings() []setting {
 	add("VANTHU_DEV_ADMIN_TOKEN", "dev-admin-token", "dev only: API token given to the seeded admin, so scripts can drive a fresh instance", true, g, st)
 	g, st = str(func(c *Config) *string { return &c.DevMailPassword })
 	add("VANTHU_DEV_MAIL_PASSWORD", "dev-mail-password", "dev only: IMAP password of every built-in mailbox", true, g, st)
+	g, st = integer(func(c *Config) *int { return &c.DevSampleQuarters }, 0, 2)
+	add("VANTHU_DEV_SAMPLE_QUARTERS", "dev-sample-quarters", "dev only: ended quarters a fresh database is seeded with (directives and signed minutes, for the quarterly report): 0, 1 or 2", false, g, st)
 	return s
 }
 
@@ -324,6 +329,7 @@ func Defaults() Config {
 		DevSMTPAddr:        "127.0.0.1:2525",
 		DevIMAPAddr:        "127.0.0.1:1143",
 		DevMailPassword:    "vanthu",
+		DevSampleQuarters:  2,
 	}
 }
 
