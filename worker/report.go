@@ -45,7 +45,7 @@ func reportTaskID(p ReportPayload) string {
 	return TypeReportGenerate + ":" + strconv.FormatInt(p.ReportID, 10) + ":" + strconv.Itoa(p.Generation)
 }
 
-// NewReportsSweepTask builds the daily report sweep.
+// NewReportsSweepTask builds the report sweep (every ten minutes).
 func NewReportsSweepTask() *asynq.Task { return asynq.NewTask(TypeReportsSweep, nil) }
 
 // ReportStore is what the report tasks need from the database
@@ -257,7 +257,7 @@ func (s *Reports) owner(ctx context.Context) (int64, error) {
 	return u.ID, nil
 }
 
-// HandleReportsSweep runs daily. From the first working day after a
+// HandleReportsSweep runs every ten minutes. From the first working day after a
 // quarter ends, it requests that quarter's report if there is none yet
 // (a scheduler that was down that day catches up the next), and it
 // enqueues again every generation still marked generating: the row is the
