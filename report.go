@@ -140,19 +140,22 @@ func (p Period) Label() string {
 	return "năm " + y
 }
 
-// Roman writes 1 to 4 as quarters are printed: I, II, III, IV.
+// Roman writes n (1 to 3999) in Roman numerals, as quarters and sections
+// are printed: 4 is "IV". Other numbers are written in digits.
 func Roman(n int) string {
-	switch n {
-	case 1:
-		return "I"
-	case 2:
-		return "II"
-	case 3:
-		return "III"
-	case 4:
-		return "IV"
+	if n <= 0 || n >= 4000 {
+		return strconv.Itoa(n)
 	}
-	return strconv.Itoa(n)
+	vals := []int{1000, 900, 500, 400, 100, 90, 50, 40, 10, 9, 5, 4, 1}
+	syms := []string{"M", "CM", "D", "CD", "C", "XC", "L", "XL", "X", "IX", "V", "IV", "I"}
+	var b strings.Builder
+	for i, val := range vals {
+		for n >= val {
+			b.WriteString(syms[i])
+			n -= val
+		}
+	}
+	return b.String()
 }
 
 // Validate checks p against now: a known kind, a quarter from 1 to 4 for a

@@ -122,3 +122,11 @@ func TestFirstWorkingDayAfter(t *testing.T) {
 		}
 	}
 }
+
+func TestRoman(t *testing.T) {
+	for n, want := range map[int]string{1: "I", 3: "III", 4: "IV", 9: "IX", 14: "XIV", 1994: "MCMXCIV", 0: "0", 4000: "4000"} {
+		if got := Roman(n); got != want {
+			t.Errorf("Roman(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

@@ -140,16 +140,7 @@ func Roman(v any) (string, error) {
 	if n <= 0 || n >= 4000 || float64(n) != f {
 		return "", fmt.Errorf("roman: %v is not a whole number from 1 to 3999", v)
 	}
-	vals := []int{1000, 900, 500, 400, 100, 90, 50, 40, 10, 9, 5, 4, 1}
-	syms := []string{"M", "CM", "D", "CD", "C", "XC", "L", "XL", "X", "IX", "V", "IV", "I"}
-	var b strings.Builder
-	for i, val := range vals {
-		for n >= val {
-			b.WriteString(syms[i])
-			n -= val
-		}
-	}
-	return b.String(), nil
+	return vanthu.Roman(n), nil
 }
 
 // LowerFirst lowers the first letter of s only: a subject such as "Về tăng

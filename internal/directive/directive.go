@@ -66,15 +66,35 @@ var kinds = map[string]struct {
 // body as a starting point to edit. The audience and the deadline are left
 // for the clerk to choose.
 func (s *Service) NewDraft(name string) (vanthu.Document, error) {
-	k, ok := kinds[name]
-	if !ok {
-		return vanthu.Document{}, vanthu.Invalid("Không có mẫu văn bản này.", vanthu.Problem{Field: "template", Message: "Mẫu văn bản không tồn tại: " + name + "."})
+	if _, ok := kinds[name]; !ok {
+		return vanthu.Document{}, errNoTemplate(name)
 	}
 	in, err := s.Templates.Sample(name)
 	if err != nil {
 		return vanthu.Document{}, err
 	}
 	body, err := s.Templates.Body(name, in.Data)
+	if err != nil {
+		return vanthu.Document{}, err
+	}
+	return DraftFrom(s.Templates, name, body)
+}
+
+func errNoTemplate(name string) error {
+	return vanthu.Invalid("Không có mẫu văn bản này.", vanthu.Problem{Field: "template", Message: "Mẫu văn bản không tồn tại: " + name + "."})
+}
+
+// DraftFrom returns an unsaved draft of the document template name with
+// body: the kind and type code of the template, and the issuer and frame
+// (agency, place, signer, Kính gửi, Nơi nhận) of its sample, which the
+// office overrides with its own. Drafts a service makes itself (the
+// quarterly report) start here as the clerk's do.
+func DraftFrom(tpl *templates.Set, name, body string) (vanthu.Document, error) {
+	k, ok := kinds[name]
+	if !ok {
+		return vanthu.Document{}, errNoTemplate(name)
+	}
+	in, err := tpl.Sample(name)
 	if err != nil {
 		return vanthu.Document{}, err
 	}

@@ -32,6 +32,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sonoivu/vanthu"
+	"github.com/sonoivu/vanthu/internal/directive"
 	"github.com/sonoivu/vanthu/internal/render/sheet"
 	"github.com/sonoivu/vanthu/templates"
 )
@@ -68,42 +69,21 @@ func (s *Service) Body(f vanthu.ReportFigures, n vanthu.ReportNarrative) (string
 	return body, nil
 }
 
-// Draft is an unsaved BC document draft: kind report, type code BC, issuer
-// and frame from the template's sample, the subject "Kết quả thực hiện kỷ
-// luật, kỷ cương hành chính " + the period's label, and Body(f, n).
+// Draft is an unsaved BC document draft: kind, type code, issuer and
+// frame of the "report" template as directive.DraftFrom gives them to
+// every draft, the subject "Kết quả thực hiện kỷ luật, kỷ cương hành
+// chính " + the period's label, and Body(f, n).
 func (s *Service) Draft(f vanthu.ReportFigures, n vanthu.ReportNarrative) (vanthu.Document, error) {
-	in, err := s.Templates.Sample(DocumentTemplate)
-	if err != nil {
-		return vanthu.Document{}, fmt.Errorf("report: %w", err)
-	}
 	body, err := s.Body(f, n)
 	if err != nil {
 		return vanthu.Document{}, err
 	}
-	fr := in.Document
-	return vanthu.Document{
-		Kind:     vanthu.KindReport,
-		TypeCode: "BC",
-		Issuer:   issuerOf(fr.Number, "BC"),
-		Subject:  SubjectPrefix + f.Period.Label(),
-		State:    vanthu.StateDraft,
-		Content: vanthu.Content{
-			Template: DocumentTemplate, ParentAgency: fr.ParentAgency, Agency: fr.Agency, Place: fr.Place,
-			TypeName: fr.TypeName, Urgency: fr.Urgency, KinhGui: fr.KinhGui, SignerAuthority: fr.SignerAuthority,
-			SignerTitle: fr.SignerTitle, SignerName: fr.SignerName, NoiNhan: fr.Recipients,
-			DrafterCode: fr.DrafterCode, AddressLine: fr.AddressLine, Body: body,
-		},
-	}, nil
-}
-
-// issuerOf reads the issuer of a number and symbol: "SNV" from
-// "412/BC-SNV".
-func issuerOf(number, code string) string {
-	_, sym, ok := strings.Cut(number, "/")
-	if !ok {
-		return ""
+	d, err := directive.DraftFrom(s.Templates, DocumentTemplate, body)
+	if err != nil {
+		return d, fmt.Errorf("report: %w", err)
 	}
-	return strings.TrimPrefix(sym, code+"-")
+	d.Subject = SubjectPrefix + f.Period.Label()
+	return d, nil
 }
 
 // Data is the template data of the report document and the annex workbook
