@@ -176,8 +176,18 @@ func (c *Client) EnqueueInspectionFinalize(ctx context.Context, inspectionID, us
 	return c.enqueueOver(ctx, t, opts, finalizeTaskID(inspectionID))
 }
 
-// EnqueueReport asks a worker for the generation report r is at; asking
-// again while it is queued or running is the same work.
+// EnqueueReport asks a worker for the generation report r is at. A task
+// of it still queued, retrying or running absorbs the request. An archived
+// one is replaced (enqueueOver): its last attempt was lost without the
+// failure being recorded (the worker died during it, or FailReport
+// failed), so the row still says generating, and the dead task's ID would
+// otherwise keep the sweep from running the generation for as long as
+// Asynq keeps the archive.
 func (c *Client) EnqueueReport(ctx context.Context, r vanthu.Report) error {
-	return EnqueueReport(ctx, c, r)
+	p := ReportPayload{ReportID: r.ID, Generation: r.Generation}
+	t, opts, err := NewReportGenerateTask(p)
+	if err != nil {
+		return err
+	}
+	return c.enqueueOver(ctx, t, opts, reportTaskID(p))
 }

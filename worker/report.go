@@ -68,11 +68,16 @@ type ReportStore interface {
 	GetUserByUsername(ctx context.Context, username string) (vanthu.User, error)
 }
 
+// ReportEnqueuer enqueues the generation a report is at (*Client).
+type ReportEnqueuer interface {
+	EnqueueReport(ctx context.Context, r vanthu.Report) error
+}
+
 // Reports holds what the report tasks need besides the store.
 type Reports struct {
 	Store  ReportStore
 	Layout *report.Service
-	Jobs   TaskEnqueuer
+	Jobs   ReportEnqueuer
 	// CutOff is the rule of the scheduled quarterly report
 	// (VANTHU_REPORT_CUTOFF).
 	CutOff vanthu.CutOff
@@ -84,31 +89,6 @@ type Reports struct {
 	// Owner is the user the scheduler's drafts are created by
 	// (VANTHU_REPORT_OWNER).
 	Owner string
-}
-
-// overEnqueuer enqueues a task in place of a dead one of the same ID
-// (Client.enqueueOver).
-type overEnqueuer interface {
-	enqueueOver(ctx context.Context, t *asynq.Task, opts []asynq.Option, taskID string) error
-}
-
-// EnqueueReport enqueues the generation r is at. A task of it still
-// queued, retrying or running absorbs the request. An archived one is
-// replaced: its last attempt was lost without the failure being recorded
-// (the worker died during it, or FailReport failed), so the row still
-// says generating, and the dead task's ID would otherwise keep the sweep
-// from running the generation for as long as Asynq keeps the archive.
-func EnqueueReport(ctx context.Context, jobs TaskEnqueuer, r vanthu.Report) error {
-	p := ReportPayload{ReportID: r.ID, Generation: r.Generation}
-	t, opts, err := NewReportGenerateTask(p)
-	if err != nil {
-		return err
-	}
-	if o, ok := jobs.(overEnqueuer); ok {
-		return o.enqueueOver(ctx, t, opts, reportTaskID(p))
-	}
-	_, err = jobs.Enqueue(ctx, t, opts...)
-	return err
 }
 
 // HandleReportGenerate runs one generation: the figures of the period in
@@ -282,7 +262,7 @@ func (h *Handlers) HandleReportsSweep(ctx context.Context, _ *asynq.Task) error 
 		return err
 	}
 	for _, r := range pending {
-		if err := EnqueueReport(ctx, s.Jobs, r); err != nil {
+		if err := s.Jobs.EnqueueReport(ctx, r); err != nil {
 			return err
 		}
 	}

@@ -607,7 +607,7 @@ func pointsPhrase(part, whole, prevPart, prevWhole int) string {
 // reportHandlers wires the report tasks on st with the clock at now.
 // Loading the templates takes seconds under the race detector, so each
 // test loads them once.
-func reportHandlers(tpl *templates.Set, st ReportStore, now time.Time, jobs TaskEnqueuer) *Handlers {
+func reportHandlers(tpl *templates.Set, st ReportStore, now time.Time, jobs ReportEnqueuer) *Handlers {
 	return &Handlers{Templates: tpl, Logger: quiet, Now: func() time.Time { return now },
 		Reports: &Reports{Store: st, Layout: &report.Service{Templates: tpl}, Jobs: jobs,
 			Recipients: []string{"UBND-T", "KHONG-CO"}, Owner: "baocao"}}
