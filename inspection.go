@@ -281,8 +281,10 @@ type Inspection struct {
 	RefusedToSign   bool            `json:"refused_to_sign"`
 	RefusalReason   string          `json:"refusal_reason,omitempty"`
 
-	// DocumentID is the minutes once finalized.
-	DocumentID int64     `json:"document_id,omitempty"`
+	// DocumentID is the minutes once finalized, and MinutesNumber their
+	// number ("01/BB-ĐKT"), read with the record.
+	DocumentID    int64  `json:"document_id,omitempty"`
+	MinutesNumber string `json:"minutes_number,omitempty"`
 	CreatedBy  int64     `json:"created_by"`
 	CreatedAt  time.Time `json:"created_at"`
 	UpdatedAt  time.Time `json:"updated_at"`

@@ -269,8 +269,8 @@ func bodyOf(in *vanthu.Inspection) (string, error) {
 
 const inspectionSelect = `SELECT i.id, i.unit_id, COALESCE(u.code, ''), COALESCE(u.name, ''), i.place, i.surprise, i.started_at, i.ended_at,
 	i.listed, i.present, i.absent_leave, i.absent_assignment, i.absent_study, i.absent_unexcused, i.late, i.left_early,
-	i.state, i.version, i.previous_id, i.revision, i.document_id, i.body, i.created_by, i.created_at, i.updated_at
-	FROM inspections i LEFT JOIN units u ON u.id = i.unit_id`
+	i.state, i.version, i.previous_id, i.revision, i.document_id, COALESCE(d.symbol, ''), i.body, i.created_by, i.created_at, i.updated_at
+	FROM inspections i LEFT JOIN units u ON u.id = i.unit_id LEFT JOIN documents d ON d.id = i.document_id`
 
 // scanInspection reads a row of inspectionSelect; findings and handling
 // are read separately.
@@ -285,7 +285,7 @@ func scanInspection(sc scanner) (vanthu.Inspection, error) {
 	)
 	if err := sc.Scan(&in.ID, &unit, &in.UnitCode, &in.UnitName, &in.Place, &in.Surprise, &started, &ended,
 		&a.Listed, &a.Present, &a.AbsentLeave, &a.AbsentAssignment, &a.AbsentStudy, &a.AbsentUnexcused, &a.Late, &a.LeftEarly,
-		&state, &in.Version, &previous, &in.Revision, &document, &body, &in.CreatedBy, &createdAt, &updatedAt); err != nil {
+		&state, &in.Version, &previous, &in.Revision, &document, &in.MinutesNumber, &body, &in.CreatedBy, &createdAt, &updatedAt); err != nil {
 		return in, err
 	}
 	in.UnitID, in.Previous, in.DocumentID = unit.Int64, previous.Int64, document.Int64
@@ -575,7 +575,7 @@ func (s *Store) loadRows(ctx context.Context, q querier, list []vanthu.Inspectio
 
 // serverFields are the JSON names of the fields only the store sets; a
 // save compares everything else.
-var serverFields = []string{"id", "version", "previous", "state", "revision", "unit_code", "unit_name", "document_id", "created_by", "created_at", "updated_at"}
+var serverFields = []string{"id", "version", "previous", "state", "revision", "unit_code", "unit_name", "document_id", "minutes_number", "created_by", "created_at", "updated_at"}
 
 // scalarFields are the changed fields an inspection_saved event carries
 // with their old and new values; the others (lists, long texts) are only

@@ -493,9 +493,6 @@ type inspectionPage struct {
 	SavedAt     string // hh:mm of the last save, Vietnam time
 	// Finalizing: the minutes were asked for and are being made.
 	Finalizing bool
-	// Minutes is the signed minutes' document once finalized: the page
-	// shows its number and links its PDF, what the inspector came for.
-	Minutes *vanthu.Document
 }
 
 // inspectionPage builds the page data of in for the current user.
@@ -518,13 +515,6 @@ func (s *Server) inspectionPage(ctx context.Context, is InspectionStore, in vant
 		p.Shown["deadline"] = in.ReportDeadline.In(vanthu.Location).Format("02/01/2006")
 	}
 	p.UnitLabel = in.UnitName
-	if in.DocumentID != 0 {
-		doc, err := s.store.GetDocument(ctx, in.DocumentID)
-		if err != nil {
-			return p, fmt.Errorf("minutes of inspection %d: %w", in.ID, err)
-		}
-		p.Minutes = &doc
-	}
 	units, err := s.store.ListUnits(ctx, vanthu.UnitFilter{ActiveOnly: true})
 	if err != nil {
 		return p, fmt.Errorf("list units: %w", err)

@@ -51,19 +51,6 @@ func catalogNames(es []vanthu.CatalogEntry) map[string]string {
 	return m
 }
 
-// minutesNumber is the number of in's minutes ("01/BB-ĐKT"), or "" for a
-// draft.
-func (s *Server) minutesNumber(ctx context.Context, in vanthu.Inspection) (string, error) {
-	if in.State != vanthu.InspectionFinalized || in.DocumentID == 0 {
-		return "", nil
-	}
-	d, err := s.store.GetDocument(ctx, in.DocumentID)
-	if err != nil {
-		return "", fmt.Errorf("minutes of inspection %d: %w", in.ID, err)
-	}
-	return d.Symbol, nil
-}
-
 // samePerson tells whether a handling's person is the finding's: the
 // inspector types the name twice, so case and spacing may differ.
 func samePerson(a, b string) bool {
@@ -149,10 +136,7 @@ func (s *Server) apiFindingsXLSX(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("list catalog: %w", err)
 	}
-	number, err := s.minutesNumber(r.Context(), in)
-	if err != nil {
-		return err
-	}
+	number := in.MinutesNumber
 	xlsx, err := sh.FillSheet(r.Context(), findingsSheet, findingsData(in, number, catalogNames(catalog)))
 	if err != nil {
 		return fmt.Errorf("findings sheet of inspection %d: %w", in.ID, err)
@@ -292,11 +276,7 @@ func (s *Server) apiInspectionsXLSX(w http.ResponseWriter, r *http.Request) erro
 	slices.Reverse(list)
 	recs := make([]map[string]any, len(list))
 	for i, in := range list {
-		number, err := s.minutesNumber(r.Context(), in)
-		if err != nil {
-			return err
-		}
-		recs[i] = inspectionRecord(in, number)
+		recs[i] = inspectionRecord(in, in.MinutesNumber)
 	}
 	data := sheet.Data{
 		Values: map[string]any{
