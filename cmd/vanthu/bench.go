@@ -8,13 +8,13 @@ import (
 	"io"
 	"os"
 	"runtime"
-	"runtime/metrics"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sonoivu/vanthu"
+	"github.com/sonoivu/vanthu/internal/memstat"
 	"github.com/sonoivu/vanthu/internal/render"
 	"github.com/sonoivu/vanthu/internal/render/sheet"
 	"github.com/sonoivu/vanthu/internal/report"
@@ -71,7 +71,7 @@ func benchRender(ctx context.Context, args []string, getenv func(string) string,
 	runtime.GC()
 	var written countingWriter
 	stop := make(chan struct{})
-	peak := peakHeap(stop)
+	peak := memstat.PeakHeap(stop, 5*time.Millisecond)
 	start := time.Now()
 	err = set.StreamSheet(ctx, "annexes", annex, &written)
 	elapsed := time.Since(start)
@@ -154,29 +154,6 @@ type countingWriter int64
 func (c *countingWriter) Write(p []byte) (int, error) {
 	*c += countingWriter(len(p))
 	return len(p), nil
-}
-
-// peakHeap samples the heap's live and not yet swept objects every 5 ms
-// until stop is closed and sends the peak in bytes.
-func peakHeap(stop <-chan struct{}) <-chan uint64 {
-	res := make(chan uint64, 1)
-	go func() {
-		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-		var peak uint64
-		tick := time.NewTicker(5 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			metrics.Read(s)
-			peak = max(peak, s[0].Value.Uint64())
-			select {
-			case <-stop:
-				res <- peak
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-	return res
 }
 
 // peakRSSMB returns the process's peak resident set (VmHWM), or 0 where

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sonoivu/vanthu"
 	"github.com/sonoivu/vanthu/internal/directive"
+	"github.com/sonoivu/vanthu/internal/memstat"
 	"github.com/sonoivu/vanthu/internal/render"
 	"github.com/sonoivu/vanthu/internal/report"
 	"github.com/sonoivu/vanthu/internal/store"
@@ -67,7 +68,7 @@ func benchReport(ctx context.Context, args []string, getenv func(string) string,
 	asOf := until.Add(24 * time.Hour)
 	runtime.GC()
 	stop := make(chan struct{})
-	peak := peakHeap(stop)
+	peak := memstat.PeakHeap(stop, 5*time.Millisecond)
 	start := time.Now()
 	f, err := st.ReportFigures(ctx, p, asOf)
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/sonoivu/vanthu/internal/config"
 	"github.com/sonoivu/vanthu/internal/devredis"
 	"github.com/sonoivu/vanthu/internal/directive"
+	"github.com/sonoivu/vanthu/internal/memstat"
 	"github.com/sonoivu/vanthu/internal/store"
 	"github.com/sonoivu/vanthu/mailer"
 	"github.com/sonoivu/vanthu/templates"
@@ -132,7 +133,7 @@ func benchSend(ctx context.Context, args []string, getenv func(string) string, o
 		}
 	}
 	stop := make(chan struct{})
-	peak := peakHeap(stop)
+	peak := memstat.PeakHeap(stop, 5*time.Millisecond)
 	start := time.Now()
 	if err := jobs.EnqueueFanout(ctx, doc.ID); err != nil {
 		return fmt.Errorf("bench send: %w", err)

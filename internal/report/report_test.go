@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"runtime/metrics"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,6 +16,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/sonoivu/vanthu"
+	"github.com/sonoivu/vanthu/internal/memstat"
 	"github.com/sonoivu/vanthu/internal/render"
 	"github.com/sonoivu/vanthu/internal/testenv"
 	"github.com/sonoivu/vanthu/templates"
@@ -481,29 +481,6 @@ func bigFigures(units, inspections int) vanthu.ReportFigures {
 	return f
 }
 
-// peakHeap samples the live heap every 2 ms until stop is closed and
-// sends the peak in bytes.
-func peakHeap(stop <-chan struct{}) <-chan uint64 {
-	res := make(chan uint64, 1)
-	go func() {
-		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-		var peak uint64
-		tick := time.NewTicker(2 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			metrics.Read(s)
-			peak = max(peak, s[0].Value.Uint64())
-			select {
-			case <-stop:
-				res <- peak
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-	return res
-}
-
 // BenchmarkWorkbook100k writes the annex workbook of 500 units and 2,000
 // inspections with 100,000 persons streamed from a generator, and reports
 // the peak live heap, sampled while it runs.
@@ -513,7 +490,7 @@ func BenchmarkWorkbook100k(b *testing.B) {
 	src := persons(100_000, f.InspectionRows)
 	runtime.GC()
 	stop := make(chan struct{})
-	peak := peakHeap(stop)
+	peak := memstat.PeakHeap(stop, 2*time.Millisecond)
 	var size int
 	for b.Loop() {
 		var w countWriter

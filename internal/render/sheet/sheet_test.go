@@ -19,6 +19,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/sonoivu/vanthu"
+	"github.com/sonoivu/vanthu/internal/memstat"
 )
 
 // readTemplateFile reads one of the default templates, which live with the
@@ -493,34 +494,12 @@ func TestCheck(t *testing.T) {
 	}
 }
 
-// peakHeap samples HeapAlloc until stop is closed and returns the peak.
-func peakHeap(stop <-chan struct{}) <-chan uint64 {
-	res := make(chan uint64, 1)
-	go func() {
-		var peak uint64
-		var ms runtime.MemStats
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			runtime.ReadMemStats(&ms)
-			peak = max(peak, ms.HeapAlloc)
-			select {
-			case <-stop:
-				res <- peak
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-	return res
-}
-
 // streamTracking streams n tracking records and logs size and peak heap.
 func streamTracking(t *testing.T, n int) ([]byte, trackingTotals) {
 	t.Helper()
 	d, tot := trackingData(n)
 	stop := make(chan struct{})
-	peak := peakHeap(stop)
+	peak := memstat.PeakHeap(stop, 20*time.Millisecond)
 	var out bytes.Buffer
 	if err := Stream(context.Background(), readTemplateFile(t, "tracking.xlsx"), d, &out); err != nil {
 		t.Fatal(err)
