@@ -1,7 +1,6 @@
 package report
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
 	"errors"
@@ -423,25 +422,7 @@ func TestWorkbook(t *testing.T) {
 
 // chartParts returns the unescaped XML of the workbook's charts.
 func chartParts(t *testing.T, xlsx []byte) string {
-	t.Helper()
-	zr, err := zip.NewReader(bytes.NewReader(xlsx), int64(len(xlsx)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var all strings.Builder
-	for _, zf := range zr.File {
-		if !strings.HasPrefix(zf.Name, "xl/charts/chart") {
-			continue
-		}
-		rc, err := zf.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(rc)
-		rc.Close()
-		all.WriteString(strings.ReplaceAll(string(b), "&#39;", "'"))
-	}
-	return all.String()
+	return strings.ReplaceAll(testenv.ZipParts(t, xlsx, "xl/charts/chart"), "&#39;", "'")
 }
 
 func TestWorkbookSourceError(t *testing.T) {

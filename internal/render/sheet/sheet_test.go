@@ -1,7 +1,6 @@
 package sheet
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
 	"errors"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/sonoivu/vanthu"
 	"github.com/sonoivu/vanthu/internal/memstat"
+	"github.com/sonoivu/vanthu/internal/testenv"
 )
 
 // readTemplateFile reads one of the default templates, which live with the
@@ -349,28 +349,7 @@ func TestFillAnnexes(t *testing.T) {
 
 // chartXML returns the unescaped text of the workbook's chart parts.
 func chartXML(t *testing.T, xlsx []byte) string {
-	t.Helper()
-	zr, err := zip.NewReader(bytes.NewReader(xlsx), int64(len(xlsx)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var all strings.Builder
-	for _, zf := range zr.File {
-		if !strings.HasPrefix(zf.Name, "xl/charts/chart") {
-			continue
-		}
-		rc, err := zf.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(rc)
-		rc.Close()
-		all.WriteString(strings.ReplaceAll(string(b), "&#39;", "'"))
-	}
-	if all.Len() == 0 {
-		t.Fatal("no chart part in the workbook")
-	}
-	return all.String()
+	return strings.ReplaceAll(testenv.ZipParts(t, xlsx, "xl/charts/chart"), "&#39;", "'")
 }
 
 func TestFillEdgeCases(t *testing.T) {
@@ -638,28 +617,7 @@ func TestStream100k(t *testing.T) {
 
 // worksheetsXML returns the worksheet parts of a workbook, concatenated.
 func worksheetsXML(t *testing.T, xlsx []byte) string {
-	t.Helper()
-	zr, err := zip.NewReader(bytes.NewReader(xlsx), int64(len(xlsx)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var all strings.Builder
-	for _, zf := range zr.File {
-		if !strings.HasPrefix(zf.Name, "xl/worksheets/sheet") {
-			continue
-		}
-		rc, err := zf.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		all.Write(b)
-	}
-	return all.String()
+	return testenv.ZipParts(t, xlsx, "xl/worksheets/sheet")
 }
 
 func TestStreamCancelled(t *testing.T) {
