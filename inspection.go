@@ -283,11 +283,11 @@ type Inspection struct {
 
 	// DocumentID is the minutes once finalized, and MinutesNumber their
 	// number ("01/BB-ĐKT"), read with the record.
-	DocumentID    int64  `json:"document_id,omitempty"`
-	MinutesNumber string `json:"minutes_number,omitempty"`
-	CreatedBy  int64     `json:"created_by"`
-	CreatedAt  time.Time `json:"created_at"`
-	UpdatedAt  time.Time `json:"updated_at"`
+	DocumentID    int64     `json:"document_id,omitempty"`
+	MinutesNumber string    `json:"minutes_number,omitempty"`
+	CreatedBy     int64     `json:"created_by"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
 }
 
 // InspectionFilter selects inspections for listings and exports; zero

@@ -115,8 +115,8 @@ func (p Period) Previous() Period {
 	return q
 }
 
-// Key identifies the period among reports, "2026-quy-4-calendar",
-// "2026-6-thang-15-14": one report per key.
+// Key names the period in logs, events and file names:
+// "2026-quy-4-calendar", "2026-6-thang-15-14".
 func (p Period) Key() string {
 	k := strconv.Itoa(p.Year) + "-" + string(p.Kind)
 	if p.Kind == PeriodQuarter {
@@ -192,39 +192,6 @@ func (p Period) Validate(now time.Time) error {
 		return Invalid("Kỳ báo cáo không hợp lệ.", ps...)
 	}
 	return nil
-}
-
-// ParsePeriodKey reads a Key back.
-func ParsePeriodKey(key string) (Period, error) {
-	bad := Invalid("Kỳ báo cáo không hợp lệ.", Problem{Field: "period", Message: fmt.Sprintf("Mã kỳ báo cáo không hợp lệ: %q.", key)})
-	y, rest, ok := strings.Cut(key, "-")
-	if !ok {
-		return Period{}, bad
-	}
-	var p Period
-	var err error
-	if p.Year, err = strconv.Atoi(y); err != nil {
-		return Period{}, bad
-	}
-	for _, k := range []PeriodKind{PeriodQuarter, PeriodHalf, PeriodNineMonths, PeriodYear} {
-		if r, ok := strings.CutPrefix(rest, string(k)+"-"); ok {
-			p.Kind, rest = k, r
-			break
-		}
-	}
-	if p.Kind == PeriodQuarter {
-		q, r, ok := strings.Cut(rest, "-")
-		if !ok || len(q) != 1 {
-			return Period{}, bad
-		}
-		p.Quarter, _ = strconv.Atoi(q)
-		rest = r
-	}
-	p.CutOff = CutOff(rest)
-	if p.Kind == "" || p.Key() != key {
-		return Period{}, bad
-	}
-	return p, nil
 }
 
 // LastEndedQuarter is the latest quarter under rule c whose last day is

@@ -32,10 +32,6 @@ func TestPeriodRange(t *testing.T) {
 			if got := tt.p.Previous().Key(); got != tt.prev {
 				t.Errorf("Previous = %q, want %q", got, tt.prev)
 			}
-			back, err := ParsePeriodKey(tt.p.Key())
-			if err != nil || back != tt.p {
-				t.Errorf("ParsePeriodKey(%q) = %+v, %v", tt.p.Key(), back, err)
-			}
 		})
 	}
 }

@@ -35,6 +35,14 @@ const reportColumns = `r.id, r.year, r.kind, r.quarter, r.cutoff, r.state, r.gen
 
 const reportFrom = ` FROM reports r LEFT JOIN documents d ON d.id = r.document_id`
 
+// periodCond selects the report of a period (periodArgs), the table's
+// unique key.
+const periodCond = "r.year = ? AND r.kind = ? AND r.quarter = ? AND r.cutoff = ?"
+
+func periodArgs(p vanthu.Period) []any {
+	return []any{p.Year, string(p.Kind), p.Quarter, string(p.CutOff)}
+}
+
 func scanReport(sc scanner, figures *sql.NullString) (vanthu.Report, error) {
 	var (
 		r                vanthu.Report
@@ -75,13 +83,13 @@ func (s *Store) GetReport(ctx context.Context, id int64) (vanthu.Report, error) 
 
 // GetReportByPeriod returns the report of p, or ENotFound.
 func (s *Store) GetReportByPeriod(ctx context.Context, p vanthu.Period) (vanthu.Report, error) {
-	r, err := s.getReport(ctx, s.db, "r.period_key = ?", p.Key())
+	r, err := s.getReport(ctx, s.db, periodCond, periodArgs(p)...)
 	return r, dbError("get report", err)
 }
 
-func (s *Store) getReport(ctx context.Context, q querier, cond string, arg any) (vanthu.Report, error) {
+func (s *Store) getReport(ctx context.Context, q querier, cond string, args ...any) (vanthu.Report, error) {
 	var figures sql.NullString
-	r, err := scanReport(q.QueryRowContext(ctx, s.rebind("SELECT "+reportColumns+", r.figures"+reportFrom+" WHERE "+cond), arg), &figures)
+	r, err := scanReport(q.QueryRowContext(ctx, s.rebind("SELECT "+reportColumns+", r.figures"+reportFrom+" WHERE "+cond), args...), &figures)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, errReportNotFound()
 	}
@@ -126,14 +134,14 @@ func (s *Store) RequestReport(ctx context.Context, p vanthu.Period, createdBy in
 	var r vanthu.Report
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
-		old, err := s.getReport(ctx, tx, "r.period_key = ?", p.Key())
+		old, err := s.getReport(ctx, tx, periodCond, periodArgs(p)...)
 		switch {
 		case vanthu.ErrorCodeOf(err) == vanthu.ENotFound:
 			var id int64
 			if err := tx.QueryRowContext(ctx, s.rebind(`INSERT INTO reports
-				(period_key, year, kind, quarter, cutoff, state, generation, progress, created_by, created_at, updated_at)
-				VALUES (?, ?, ?, ?, ?, ?, 1, 0, ?, ?, ?) RETURNING id`),
-				p.Key(), p.Year, string(p.Kind), p.Quarter, string(p.CutOff), string(vanthu.ReportGenerating),
+				(year, kind, quarter, cutoff, state, generation, progress, created_by, created_at, updated_at)
+				VALUES (?, ?, ?, ?, ?, 1, 0, ?, ?, ?) RETURNING id`),
+				p.Year, string(p.Kind), p.Quarter, string(p.CutOff), string(vanthu.ReportGenerating),
 				nullID(createdBy), toMS(now), toMS(now)).Scan(&id); err != nil {
 				return err
 			}

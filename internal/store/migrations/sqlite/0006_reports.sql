@@ -1,7 +1,6 @@
 -- Quarterly reports (SQLite): one row per reporting period.
 
--- period_key is vanthu.Period.Key(): one report per period and cut-off
--- rule, so a restarted or duplicated scheduler, or two clerks asking at
+-- One report per period and cut-off rule (the unique key), so a restarted or duplicated scheduler, or two clerks asking at
 -- once, find the same row. generation counts the requests to (re)generate
 -- it; the generate task carries the generation it was enqueued for, and a
 -- task of an older one does nothing, so a stale retry cannot overwrite
@@ -12,7 +11,6 @@
 -- clerk downloads, and making it again from later data would change it.
 CREATE TABLE reports (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
-    period_key  TEXT    NOT NULL UNIQUE,
     year        INTEGER NOT NULL,
     kind        TEXT    NOT NULL,
     quarter     INTEGER NOT NULL DEFAULT 0,
@@ -27,7 +25,8 @@ CREATE TABLE reports (
     workbook    BLOB    NULL,
     created_by  INTEGER NULL REFERENCES users (id), -- NULL: the scheduler
     created_at  INTEGER NOT NULL,
-    updated_at  INTEGER NOT NULL
+    updated_at  INTEGER NOT NULL,
+    UNIQUE (year, kind, quarter, cutoff)
 );
 -- The sweep's scan for generations whose task was lost.
 CREATE INDEX reports_generating_idx ON reports (id) WHERE state = 'generating';
