@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/mail"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -231,6 +232,30 @@ func listen(name, addr string) (net.Listener, error) {
 	return ln, nil
 }
 
+// listenWeb binds VANTHU_HTTP_ADDR; with port 0 the kernel chooses one,
+// and a base URL derived from the address gets that port, so that the
+// links mailed to units and the banner point at the running server.
+func listenWeb(cfg *config.Config) (net.Listener, error) {
+	ln, err := listen("VANTHU_HTTP_ADDR", cfg.HTTPAddr)
+	if err != nil {
+		return nil, err
+	}
+	cfg.BaseURL = boundBaseURL(cfg.BaseURL, ln.Addr())
+	return ln, nil
+}
+
+// boundBaseURL replaces port 0 of a base URL derived from
+// VANTHU_HTTP_ADDR=…:0 with the port the kernel chose.
+func boundBaseURL(base string, bound net.Addr) string {
+	u, err := url.Parse(base)
+	tcp, ok := bound.(*net.TCPAddr)
+	if err != nil || !ok || u.Port() != "0" {
+		return base
+	}
+	u.Host = net.JoinHostPort(u.Hostname(), strconv.Itoa(tcp.Port))
+	return u.String()
+}
+
 // serveHTTP runs srv on ln until ctx is done, then shuts it down gracefully.
 func serveHTTP(ctx context.Context, srv *http.Server, ln net.Listener, timeout time.Duration) error {
 	errc := make(chan error, 1)
@@ -402,12 +427,13 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	jobs := worker.NewClient(rdb)
 	defer jobs.Close()
 	reg := metrics.New(jobs, logger)
-	srv, err := newWeb(cfg, logger, webDeps{store: st, jobs: jobs, metrics: reg, redis: conn})
+	ln, err := listenWeb(&cfg)
 	if err != nil {
 		return err
 	}
-	ln, err := listen("VANTHU_HTTP_ADDR", cfg.HTTPAddr)
+	srv, err := newWeb(cfg, logger, webDeps{store: st, jobs: jobs, metrics: reg, redis: conn})
 	if err != nil {
+		ln.Close()
 		return err
 	}
 	logger.Info("web server listening", slog.String("addr", ln.Addr().String()), slog.String("base_url", cfg.BaseURL))

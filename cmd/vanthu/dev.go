@@ -11,10 +11,8 @@ import (
 	"log/slog"
 	"net"
 	"net/mail"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -49,12 +47,11 @@ func dev(ctx context.Context, cfg config.Config, logger *slog.Logger, out io.Wri
 	}
 	// Bind the web port first: a second instance on the same port should
 	// fail before it touches anything.
-	ln, err := listen("VANTHU_HTTP_ADDR", cfg.HTTPAddr)
+	ln, err := listenWeb(&cfg)
 	if err != nil {
 		return err
 	}
 	defer ln.Close()
-	cfg.BaseURL = boundBaseURL(cfg.BaseURL, ln.Addr())
 
 	st, err := openStore(ctx, cfg)
 	if err != nil {
@@ -337,17 +334,4 @@ func seedQuarter(ctx context.Context, cfg config.Config, st *store.Store, h *wor
 		}
 	}
 	return nil
-}
-
-// boundBaseURL replaces port 0 of a base URL derived from
-// VANTHU_HTTP_ADDR=…:0 with the port the kernel chose, so that the banner
-// and the links mailed to units point at the running server.
-func boundBaseURL(base string, bound net.Addr) string {
-	u, err := url.Parse(base)
-	tcp, ok := bound.(*net.TCPAddr)
-	if err != nil || !ok || u.Port() != "0" {
-		return base
-	}
-	u.Host = net.JoinHostPort(u.Hostname(), strconv.Itoa(tcp.Port))
-	return u.String()
 }
