@@ -180,8 +180,7 @@ func (s *Store) ClaimDispatch(ctx context.Context, id int64, lease time.Duration
 		return d, false, fmt.Errorf("store: claim dispatch %d: lease %v is not positive", id, lease)
 	}
 	now := s.now()
-	db := s.cached(s.db)
-	res, err := db.ExecContext(ctx, s.rebind(`UPDATE dispatches SET lease_until = ?, attempts = attempts + 1
+	res, err := s.exec(ctx, s.rebind(`UPDATE dispatches SET lease_until = ?, attempts = attempts + 1
 		WHERE id = ? AND sent_at IS NULL AND failed_at IS NULL AND (lease_until IS NULL OR lease_until <= ?)`),
 		toMS(now.Add(lease)), id, toMS(now))
 	if err != nil {
@@ -191,7 +190,7 @@ func (s *Store) ClaimDispatch(ctx context.Context, id int64, lease time.Duration
 	if err != nil {
 		return d, false, dbError("claim dispatch", err)
 	}
-	d, err = s.getDispatch(ctx, db, "d.id = ?", id)
+	d, err = s.getDispatch(ctx, s.cached(s.db), "d.id = ?", id)
 	if err != nil {
 		return d, false, dbError("claim dispatch", err)
 	}
@@ -269,7 +268,7 @@ func (s *Store) affected(ctx context.Context, q querier, res sql.Result, id int6
 // error and keeps the error for display. It records no event: a flaky
 // server would flood the audit log with retries.
 func (s *Store) ReleaseDispatch(ctx context.Context, id int64, lastError string) error {
-	res, err := s.db.ExecContext(ctx, s.rebind("UPDATE dispatches SET lease_until = NULL, last_error = ? WHERE id = ?"), lastError, id)
+	res, err := s.exec(ctx, s.rebind("UPDATE dispatches SET lease_until = NULL, last_error = ? WHERE id = ?"), lastError, id)
 	if err != nil {
 		return dbError("release dispatch", err)
 	}

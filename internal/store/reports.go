@@ -188,7 +188,7 @@ func (s *Store) reportEvent(ctx context.Context, q querier, id int64, actor, act
 // (0–100). It reports false when gen is no longer the current generating
 // one: the task should stop.
 func (s *Store) SetReportProgress(ctx context.Context, id int64, gen, progress int) (bool, error) {
-	res, err := s.db.ExecContext(ctx, s.rebind(`UPDATE reports SET progress = ?, updated_at = ? WHERE id = ? AND generation = ? AND state = ?`),
+	res, err := s.exec(ctx, s.rebind(`UPDATE reports SET progress = ?, updated_at = ? WHERE id = ? AND generation = ? AND state = ?`),
 		progress, toMS(s.now()), id, gen, string(vanthu.ReportGenerating))
 	if err != nil {
 		return false, dbError("report progress", err)

@@ -43,6 +43,9 @@ type Store struct {
 	dialect string
 	// stmts holds the hot statements prepared once (see cached).
 	stmts sync.Map // query → *sql.Stmt
+	// writer admits one SQLite write transaction at a time (see
+	// lockWrite); nil on PostgreSQL.
+	writer chan struct{}
 }
 
 // Open opens dsn: "postgres://…" or "postgresql://…" is PostgreSQL; anything
@@ -83,6 +86,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		// proceed in WAL mode while writers queue on busy_timeout.
 		s.db.SetMaxOpenConns(8)
 		s.db.SetMaxIdleConns(8)
+		s.writer = make(chan struct{}, 1)
 	}
 	if err := s.db.PingContext(ctx); err != nil {
 		s.db.Close()
@@ -244,8 +248,43 @@ func queryAll[T any](ctx context.Context, q querier, op, query string, scan func
 	return out, nil
 }
 
-// inTx runs fn in a transaction and commits it when fn returns nil.
+// lockWrite waits for SQLite's one write slot and returns its release;
+// on PostgreSQL it does nothing. SQLite would queue concurrent writers
+// itself, but in its busy handler, which sleeps 1, 2, 5, 10… ms between
+// tries while the lock is held for a fraction of a millisecond: twenty
+// send workers spent a good part of their time asleep. Queued here, the
+// next writer starts the moment the last one commits.
+func (s *Store) lockWrite(ctx context.Context) (func(), error) {
+	if s.writer == nil {
+		return func() {}, nil
+	}
+	select {
+	case s.writer <- struct{}{}:
+		return func() { <-s.writer }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// exec runs one write statement outside a transaction, in the write slot,
+// through a statement prepared once (cached).
+func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	unlock, err := s.lockWrite(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	return s.cached(s.db).ExecContext(ctx, query, args...)
+}
+
+// inTx runs fn in a write transaction and commits it when fn returns nil.
+// Transactions must not nest: the write slot is not reentrant.
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	unlock, err := s.lockWrite(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)

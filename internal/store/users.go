@@ -195,7 +195,7 @@ func (s *Store) UserByToken(ctx context.Context, kind string, hash []byte) (vant
 	t.ExpiresAt = timePtr(expires)
 	t.LastUsedAt = timePtr(lastUsed)
 	if t.LastUsedAt == nil || now.Sub(*t.LastUsedAt) >= lastUsedResolution {
-		_, err := s.db.ExecContext(ctx, s.rebind("UPDATE tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)"),
+		_, err := s.exec(ctx, s.rebind("UPDATE tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)"),
 			toMS(now), t.ID, toMS(now.Add(-lastUsedResolution)))
 		if err != nil {
 			return vanthu.User{}, vanthu.Token{}, dbError("user by token: touch", err)
@@ -208,7 +208,7 @@ func (s *Store) UserByToken(ctx context.Context, kind string, hash []byte) (vant
 // DeleteToken deletes the token of kind with hash (logout). ENotFound if
 // there is none.
 func (s *Store) DeleteToken(ctx context.Context, kind string, hash []byte) error {
-	res, err := s.db.ExecContext(ctx, s.rebind("DELETE FROM tokens WHERE kind = ? AND hash = ?"), kind, hash)
+	res, err := s.exec(ctx, s.rebind("DELETE FROM tokens WHERE kind = ? AND hash = ?"), kind, hash)
 	return deleted("delete token", res, err)
 }
 
@@ -235,13 +235,13 @@ func (s *Store) ListTokens(ctx context.Context, userID int64, kind string) ([]va
 // DeleteTokenByID deletes the user's token id. ENotFound if the token does
 // not exist or belongs to someone else: a user may only revoke their own.
 func (s *Store) DeleteTokenByID(ctx context.Context, userID, id int64) error {
-	res, err := s.db.ExecContext(ctx, s.rebind("DELETE FROM tokens WHERE id = ? AND user_id = ?"), id, userID)
+	res, err := s.exec(ctx, s.rebind("DELETE FROM tokens WHERE id = ? AND user_id = ?"), id, userID)
 	return deleted("delete token by id", res, err)
 }
 
 // DeleteExpiredTokens deletes every expired token and returns how many.
 func (s *Store) DeleteExpiredTokens(ctx context.Context) (int64, error) {
-	res, err := s.db.ExecContext(ctx, s.rebind("DELETE FROM tokens WHERE expires_at IS NOT NULL AND expires_at <= ?"), toMS(s.now()))
+	res, err := s.exec(ctx, s.rebind("DELETE FROM tokens WHERE expires_at IS NOT NULL AND expires_at <= ?"), toMS(s.now()))
 	if err != nil {
 		return 0, dbError("delete expired tokens", err)
 	}

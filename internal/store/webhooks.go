@@ -305,7 +305,7 @@ func (s *Store) RecordAttempt(ctx context.Context, id int64, status int, errText
 		sets = append(sets, "gave_up_at = COALESCE(gave_up_at, ?)")
 		args = append(args, atMS)
 	}
-	res, err := s.db.ExecContext(ctx, s.rebind("UPDATE webhook_deliveries SET "+strings.Join(sets, ", ")+" WHERE id = ?"), append(args, id)...)
+	res, err := s.exec(ctx, s.rebind("UPDATE webhook_deliveries SET "+strings.Join(sets, ", ")+" WHERE id = ?"), append(args, id)...)
 	if err != nil {
 		return dbError("record webhook attempt", err)
 	}
