@@ -276,3 +276,44 @@ func TestPreparedAttachment(t *testing.T) {
 		t.Errorf("bad file name prepared: %v", err)
 	}
 }
+
+// TestComposeDataSharesAttachment: composed in pieces, a message is
+// Compose's bytes, and two messages carrying the same prepared attachment
+// share its encoded part instead of each holding a copy of it.
+func TestComposeDataSharesAttachment(t *testing.T) {
+	pdf := bytes.Repeat([]byte("%PDF-1.7 nội dung chỉ thị "), 4000)
+	a, err := mailer.PrepareAttachment(mailer.Attachment{Filename: "Chỉ thị 02.pdf", ContentType: "application/pdf", Data: pdf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := directiveMessage()
+	m.Attachments = []mailer.Attachment{a}
+	first, err := mailer.ComposeData(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.MessageID = "d2.x@snv.test"
+	m.To = []*mail.Address{{Name: "UBND xã Tân Phú", Address: "ubnd@tanphu.test"}}
+	second, err := mailer.ComposeData(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, err := mailer.Compose(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(second.Bytes(), whole) || second.Len() != len(whole) {
+		t.Fatalf("pieces (%d bytes) differ from the composed message (%d bytes)", second.Len(), len(whole))
+	}
+	shared := 0
+	for _, p := range first {
+		for _, q := range second {
+			if len(p) > len(pdf) && len(p) == len(q) && &p[0] == &q[0] {
+				shared++
+			}
+		}
+	}
+	if shared != 1 {
+		t.Errorf("%d pieces of the PDF's size are shared by the two messages, want 1 (%d and %d pieces)", shared, len(first), len(second))
+	}
+}

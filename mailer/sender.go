@@ -103,7 +103,7 @@ func NewSender(cfg SMTPConfig, logger *slog.Logger) *Sender {
 // its message quotes the server's reply; 4xx replies, network failures and
 // timeouts are EUnavailable (retry later).
 func (s *Sender) Send(ctx context.Context, from string, to []string, msg []byte) error {
-	return s.send(ctx, from, to, msg, nil)
+	return s.send(ctx, from, to, Data{msg}, nil)
 }
 
 // SendCommit sends like Send and, as soon as the server has accepted the
@@ -120,8 +120,9 @@ func (s *Sender) Send(ctx context.Context, from string, to []string, msg []byte)
 // per message in sequence; on a submission server that answers the end of
 // DATA in 50 ms, 20 messages a second per worker process.
 //
+// The message is given in pieces (ComposeData), sent one after another.
 // An error from commit is returned as it is; the message was sent.
-func (s *Sender) SendCommit(ctx context.Context, from string, to []string, msg []byte, commit func() error) error {
+func (s *Sender) SendCommit(ctx context.Context, from string, to []string, msg Data, commit func() error) error {
 	return s.send(ctx, from, to, msg, commit)
 }
 
@@ -131,7 +132,7 @@ type commitError struct{ err error }
 
 func (e *commitError) Error() string { return e.err.Error() }
 
-func (s *Sender) send(ctx context.Context, from string, to []string, msg []byte, commit func() error) error {
+func (s *Sender) send(ctx context.Context, from string, to []string, msg Data, commit func() error) error {
 	if len(to) == 0 {
 		return vanthu.Invalid("Thư không có người nhận.", vanthu.Problem{Field: "to", Message: "bắt buộc"})
 	}
@@ -167,7 +168,7 @@ func (s *Sender) send(ctx context.Context, from string, to []string, msg []byte,
 	return classify(err)
 }
 
-func (s *Sender) transact(c *smtp.Client, from string, to []string, msg []byte, commit func() error) error {
+func (s *Sender) transact(c *smtp.Client, from string, to []string, msg Data, commit func() error) error {
 	if err := c.Mail(from, nil); err != nil {
 		return fmt.Errorf("MAIL FROM <%s>: %w", from, err)
 	}
@@ -180,9 +181,11 @@ func (s *Sender) transact(c *smtp.Client, from string, to []string, msg []byte, 
 	if err != nil {
 		return fmt.Errorf("DATA: %w", err)
 	}
-	if _, err := w.Write(msg); err != nil {
-		_ = w.Close()
-		return fmt.Errorf("DATA: %w", err)
+	for _, p := range msg {
+		if _, err := w.Write(p); err != nil {
+			_ = w.Close()
+			return fmt.Errorf("DATA: %w", err)
+		}
 	}
 	if commit != nil {
 		s.commits <- struct{}{}

@@ -411,13 +411,13 @@ func TestSenderCommitTakesTurns(t *testing.T) {
 	s := mailer.NewSender(cfg, nil)
 	defer s.Close()
 	called := false
-	err := s.SendCommit(context.Background(), "a@snv.test", []string{"khongton@x.test"}, []byte("Subject: x\r\n\r\nx\r\n"), func() error { called = true; return nil })
+	err := s.SendCommit(context.Background(), "a@snv.test", []string{"khongton@x.test"}, mailer.Data{[]byte("Subject: x\r\n\r\nx\r\n")}, func() error { called = true; return nil })
 	if vanthu.ErrorCodeOf(err) != vanthu.EPermanent || called {
 		t.Errorf("refused message: err %v, committed %v", err, called)
 	}
 	conns, _, _ := rec.snapshot()
 	boom := errors.New("database down")
-	if err := s.SendCommit(context.Background(), "a@snv.test", []string{"ok@x.test"}, []byte("Subject: x\r\n\r\nx\r\n"), func() error { return boom }); err != boom {
+	if err := s.SendCommit(context.Background(), "a@snv.test", []string{"ok@x.test"}, mailer.Data{[]byte("Subject: x\r\n\r\nx\r\n")}, func() error { return boom }); err != boom {
 		t.Errorf("commit error = %v, want it as is", err)
 	}
 	if err := s.Send(context.Background(), "a@snv.test", []string{"ok@x.test"}, []byte("Subject: x\r\n\r\nx\r\n")); err != nil {
@@ -445,7 +445,7 @@ func commitRace(t *testing.T, s *mailer.Sender, rec *smtpRecorder) int {
 	for i := range 40 {
 		wg.Go(func() {
 			to := fmt.Sprintf("u%d-%d@x.test", i, len(before))
-			errs <- s.SendCommit(context.Background(), "a@snv.test", []string{to}, []byte("Subject: x\r\n\r\nx\r\n"), func() error {
+			errs <- s.SendCommit(context.Background(), "a@snv.test", []string{to}, mailer.Data{[]byte("Subject: x\r\n\r\nx\r\n")}, func() error {
 				_, msgs, _ := rec.snapshot()
 				msgs = msgs[len(before):]
 				mu.Lock()
@@ -479,4 +479,28 @@ func commitRace(t *testing.T, s *mailer.Sender, rec *smtpRecorder) int {
 		t.Fatalf("committed %d of 40", len(committed))
 	}
 	return maxOthers
+}
+
+// TestSendCommitPieces: a message given in pieces reaches the server as
+// one message, the pieces in order, with dot-stuffing across their edges.
+func TestSendCommitPieces(t *testing.T) {
+	rec := &smtpRecorder{}
+	s := mailer.NewSender(startSMTP(t, rec, mailer.TLSNone), nil)
+	defer s.Close()
+	pieces := mailer.Data{
+		[]byte("Subject: x\r\n\r\nđầu\r\n"),
+		[]byte(".dòng bắt đầu bằng dấu chấm\r\n"),
+		[]byte("giữa\r"),
+		[]byte("\n.\r\ncuối\r\n"),
+	}
+	if err := s.SendCommit(context.Background(), "a@snv.test", []string{"ok@x.test"}, pieces, func() error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	_, msgs, _ := rec.snapshot()
+	if len(msgs) != 1 {
+		t.Fatalf("server received %d messages, want 1", len(msgs))
+	}
+	if msgs[0].data != string(pieces.Bytes()) {
+		t.Fatalf("server received %q, want %q", msgs[0].data, pieces.Bytes())
+	}
 }

@@ -331,7 +331,7 @@ func (h *Handlers) HandleSend(ctx context.Context, t *asynq.Task) error {
 	}
 	if cs, ok := h.Mail.(commitSender); ok {
 		err = cs.SendCommit(ctx, env.From, env.To, env.Data, record)
-	} else if err = h.Mail.Send(ctx, env.From, env.To, env.Data); err == nil {
+	} else if err = h.Mail.Send(ctx, env.From, env.To, env.Data.Bytes()); err == nil {
 		err = record()
 	}
 	if recordErr != nil {
@@ -349,7 +349,7 @@ func (h *Handlers) HandleSend(ctx context.Context, t *asynq.Task) error {
 // server's acceptance (mailer.Sender.SendCommit), so that a killed worker
 // leaves at most one message sent but unrecorded.
 type commitSender interface {
-	SendCommit(ctx context.Context, from string, to []string, msg []byte, commit func() error) error
+	SendCommit(ctx context.Context, from string, to []string, msg mailer.Data, commit func() error) error
 }
 
 // sendFailed records a failed attempt: a permanent error, or the last
@@ -490,7 +490,7 @@ func (h *Handlers) HandleRemind(ctx context.Context, t *asynq.Task) error {
 			return err
 		}
 	}
-	if err := h.Mail.Send(ctx, env.From, env.To, env.Data); err != nil {
+	if err := h.Mail.Send(ctx, env.From, env.To, env.Data.Bytes()); err != nil {
 		return fmt.Errorf("send reminder %d of dispatch %d to %s: %w", p.N, d.ID, d.Email, err)
 	}
 	rec, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)

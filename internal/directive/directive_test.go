@@ -164,7 +164,7 @@ func TestComposeDirectiveGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	again, _ := c.Directive(doc, d, []byte("%PDF-1.7 placeholder"))
-	if !bytes.Equal(env.Data, again.Data) {
+	if !bytes.Equal(env.Data.Bytes(), again.Data.Bytes()) {
 		t.Fatal("composing twice gives different bytes")
 	}
 	if env.From != "vanban+q7vj2mx0cypr8tkw@snv.vinhlong.gov.vn" || env.MessageID != "vanthu.d42.q7vj2mx0cypr8tkw@snv.vinhlong.gov.vn" {
@@ -173,7 +173,7 @@ func TestComposeDirectiveGolden(t *testing.T) {
 	if link := c.AckURL(d); !strings.HasPrefix(link, "https://vanthu.snv.vinhlong.gov.vn/a/") || strings.Contains(link, "//xac") {
 		t.Errorf("ack URL %q", link)
 	}
-	golden(t, "directive.eml", env.Data)
+	golden(t, "directive.eml", env.Data.Bytes())
 }
 
 func golden(t *testing.T, name string, got []byte) {
@@ -245,7 +245,7 @@ func TestComposeReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := gomail.CreateReader(bytes.NewReader(env.Data))
+	m, err := gomail.CreateReader(bytes.NewReader(env.Data.Bytes()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,8 +70,8 @@ func (c *Composer) pdfAttachment(doc vanthu.Document, pdf []byte) (mailer.Attach
 type Envelope struct {
 	From      string // envelope sender (Return-Path): the tagged office address
 	To        []string
-	MessageID string // without angle brackets
-	Data      []byte
+	MessageID string      // without angle brackets
+	Data      mailer.Data // pieces: the attachments are shared, not copied
 }
 
 // TaggedAddress returns the office address with tag added to its local
@@ -156,7 +156,7 @@ func (c *Composer) Directive(doc vanthu.Document, d vanthu.Dispatch, pdf []byte,
 	if err != nil {
 		return Envelope{}, err
 	}
-	msg, err := mailer.Compose(mailer.Message{
+	msg, err := mailer.ComposeData(mailer.Message{
 		From:        c.From,
 		To:          []*mail.Address{{Name: d.UnitName, Address: d.Email}},
 		Subject:     body.Subject,
@@ -265,7 +265,7 @@ func (c *Composer) Reminder(doc vanthu.Document, d vanthu.Dispatch, n int, pdf [
 	tagged := TaggedAddress(c.From.Address, c.TagSeparator, d.MailTag)
 	original := MessageID(d, c.From.Address)
 	id := strings.Replace(original, fmt.Sprintf(".d%d.", d.ID), fmt.Sprintf(".d%d.r%d.", d.ID, n), 1)
-	msg, err := mailer.Compose(mailer.Message{
+	msg, err := mailer.ComposeData(mailer.Message{
 		From:      c.From,
 		To:        []*mail.Address{{Name: d.UnitName, Address: d.Email}},
 		Subject:   body.Subject,
