@@ -11,17 +11,16 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sonoivu/vanthu"
 	"github.com/sonoivu/vanthu/internal/config"
+	"github.com/sonoivu/vanthu/internal/cpustat"
 	"github.com/sonoivu/vanthu/internal/devredis"
 	"github.com/sonoivu/vanthu/internal/directive"
 	"github.com/sonoivu/vanthu/internal/memstat"
@@ -341,23 +340,9 @@ func sendRaw(ctx context.Context, s *mailer.Sender, env directive.Envelope, n, c
 type cpuUse struct{ self, redis time.Duration }
 
 func cpuNow(ctx context.Context, rdb redis.UniversalClient) cpuUse {
-	var c cpuUse
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
-		c.self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	}
-	info, err := rdb.Info(ctx, "cpu").Result()
-	if err != nil {
-		return c
-	}
-	for line := range strings.Lines(info) {
-		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
-		if !ok || (k != "used_cpu_sys" && k != "used_cpu_user") {
-			continue
-		}
-		if f, err := strconv.ParseFloat(v, 64); err == nil {
-			c.redis += time.Duration(f * float64(time.Second))
-		}
+	c := cpuUse{self: cpustat.Process()}
+	if info, err := rdb.Info(ctx, "cpu").Result(); err == nil {
+		c.redis = cpustat.Redis(info)
 	}
 	return c
 }
