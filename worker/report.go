@@ -62,7 +62,9 @@ type ReportStore interface {
 	EachCheckedPerson(ctx context.Context, p vanthu.Period, fn func(vanthu.CheckedPerson) error) error
 
 	GetDocument(ctx context.Context, id int64) (vanthu.Document, error)
-	CreateDocument(ctx context.Context, d *vanthu.Document, actor string) error
+	// CreateReportDraft creates the BC draft of a generation and links it
+	// to the report in one transaction; false when the generation is stale.
+	CreateReportDraft(ctx context.Context, id int64, gen int, d *vanthu.Document, actor string) (bool, error)
 	UpdateDraft(ctx context.Context, d *vanthu.Document, actor string) error
 	GetUnitByCode(ctx context.Context, code string) (vanthu.Unit, error)
 	GetUserByUsername(ctx context.Context, username string) (vanthu.User, error)
@@ -178,9 +180,10 @@ func (s *Reports) generate(ctx context.Context, r vanthu.Report, now time.Time) 
 }
 
 // saveDraft lays out the report's BC draft from f and n. A draft made by
-// an earlier generation keeps what the clerk set in it (the frame, the
-// signer, the recipients) and gets the new subject and body; an issued or
-// missing one is replaced by a new draft.
+// an earlier generation, even one that failed later, keeps what the clerk
+// set in it (the frame, the signer, the recipients) and gets the new
+// subject and body; an issued or missing one is replaced by a new draft,
+// linked to the report as it is created.
 func (s *Reports) saveDraft(ctx context.Context, r vanthu.Report, f vanthu.ReportFigures, n vanthu.ReportNarrative) (int64, error) {
 	d, err := s.Layout.Draft(f, n)
 	if err != nil {
@@ -205,10 +208,11 @@ func (s *Reports) saveDraft(ctx context.Context, r vanthu.Report, f vanthu.Repor
 			return 0, err
 		}
 	}
-	if err := s.Store.CreateDocument(ctx, &d, "system"); err != nil {
-		return 0, err
+	ok, err := s.Store.CreateReportDraft(ctx, r.ID, r.Generation, &d, "system")
+	if err == nil && !ok {
+		return 0, errStaleGeneration
 	}
-	return d.ID, nil
+	return d.ID, err
 }
 
 // recipients resolves the configured leadership units; an unknown code is

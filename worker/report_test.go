@@ -1207,6 +1207,47 @@ func testReportGeneration(t *testing.T, open storeOpener) {
 		}
 	})
 
+	t.Run("a failed generation's draft is the next one's", func(t *testing.T) {
+		p := vanthu.Period{Year: 2025, Kind: vanthu.PeriodYear, CutOff: vanthu.CutOffCalendar}
+		drafts := func() []int64 {
+			ds, err := st.ListDocuments(ctx, store.DocumentFilter{Kind: vanthu.KindReport, State: vanthu.StateDraft})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []int64
+			for _, d := range ds {
+				ids = append(ids, d.ID)
+			}
+			return ids
+		}
+		before := drafts()
+		rr, err := st.RequestReport(ctx, p, q.clerk, "vanthu")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The workbook fails after the draft was made.
+		fs := &failingStore{Store: st, err: errors.New("connection reset by peer")}
+		if err := reportHandlers(q.tpl, fs, reportAsOf, nil).HandleReportGenerate(ctx, generateTask(t, rr)); err == nil {
+			t.Fatal("generation with a failing workbook succeeded")
+		}
+		failed := getReport(t, st, rr.ID)
+		made := drafts()
+		if failed.State != vanthu.ReportFailed || len(made) != len(before)+1 || !slices.Contains(made, failed.DocumentID) || slices.Contains(before, failed.DocumentID) {
+			t.Fatalf("failed generation: %s, document %d, drafts %v → %v; want its one new draft linked", failed.State, failed.DocumentID, before, made)
+		}
+		rr, err = st.RequestReport(ctx, p, q.clerk, "vanthu")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := reportHandlers(q.tpl, st, reportAsOf, nil).HandleReportGenerate(ctx, generateTask(t, rr)); err != nil {
+			t.Fatal(err)
+		}
+		got := getReport(t, st, rr.ID)
+		if after := drafts(); got.State != vanthu.ReportReady || got.DocumentID != failed.DocumentID || len(after) != len(made) {
+			t.Fatalf("next generation: %s, document %d (the failed one's: %d), drafts %v → %v", got.State, got.DocumentID, failed.DocumentID, made, after)
+		}
+	})
+
 	t.Run("retryable failure on the queue", func(t *testing.T) {
 		tests := []struct {
 			name     string

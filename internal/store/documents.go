@@ -138,6 +138,17 @@ func contentJSON(c *vanthu.Content) (string, error) {
 // UpdatedAt; number, symbol and issue time are cleared, since only
 // IssueDocument sets them. The caller sets CreatedBy.
 func (s *Store) CreateDocument(ctx context.Context, d *vanthu.Document, actor string) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error { return s.insertDocument(ctx, tx, d, actor) })
+	if err != nil {
+		d.ID = 0
+		return dbError("create document", err)
+	}
+	return nil
+}
+
+// insertDocument inserts d as a new draft, with its document_created
+// event, in tx; it sets d's ID, state and times.
+func (s *Store) insertDocument(ctx context.Context, tx *sql.Tx, d *vanthu.Document, actor string) error {
 	if err := normalizeDocument(d); err != nil {
 		return err
 	}
@@ -146,31 +157,24 @@ func (s *Store) CreateDocument(ctx context.Context, d *vanthu.Document, actor st
 	}
 	body, err := contentJSON(&d.Content)
 	if err != nil {
-		return fmt.Errorf("store: create document: %w", err)
+		return fmt.Errorf("encode content: %w", err)
 	}
 	now := s.now()
 	d.State, d.Number, d.Year, d.Symbol, d.IssuedAt = vanthu.StateDraft, 0, 0, "", nil
 	d.CreatedAt, d.UpdatedAt = now, now
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, s.rebind(`INSERT INTO documents
-			(kind, type_code, issuer, year, number, symbol, subject, state, body, replaces, issued_at, created_by, created_at, updated_at)
-			VALUES (?, ?, ?, 0, 0, '', ?, ?, ?, ?, NULL, ?, ?, ?) RETURNING id`),
-			string(d.Kind), d.TypeCode, d.Issuer, d.Subject, string(d.State), body, nullID(d.Replaces),
-			d.CreatedBy, toMS(now), toMS(now)).Scan(&d.ID)
-		if err != nil {
-			return err
-		}
-		detail, _ := json.Marshal(map[string]any{"kind": d.Kind, "type_code": d.TypeCode, "issuer": d.Issuer, "subject": d.Subject})
-		return s.insertEvent(ctx, tx, &vanthu.Event{
-			At: now, Actor: actor, Action: "document_created", Source: sourceOf(actor),
-			Subject: documentSubject(d.ID), Detail: string(detail),
-		})
-	})
+	err = tx.QueryRowContext(ctx, s.rebind(`INSERT INTO documents
+		(kind, type_code, issuer, year, number, symbol, subject, state, body, replaces, issued_at, created_by, created_at, updated_at)
+		VALUES (?, ?, ?, 0, 0, '', ?, ?, ?, ?, NULL, ?, ?, ?) RETURNING id`),
+		string(d.Kind), d.TypeCode, d.Issuer, d.Subject, string(d.State), body, nullID(d.Replaces),
+		d.CreatedBy, toMS(now), toMS(now)).Scan(&d.ID)
 	if err != nil {
-		d.ID = 0
-		return dbError("create document", err)
+		return err
 	}
-	return nil
+	detail, _ := json.Marshal(map[string]any{"kind": d.Kind, "type_code": d.TypeCode, "issuer": d.Issuer, "subject": d.Subject})
+	return s.insertEvent(ctx, tx, &vanthu.Event{
+		At: now, Actor: actor, Action: "document_created", Source: sourceOf(actor),
+		Subject: documentSubject(d.ID), Detail: string(detail),
+	})
 }
 
 // documentChanges lists what differs between the stored draft and d: the

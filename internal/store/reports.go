@@ -235,6 +235,46 @@ func (s *Store) FinishReport(ctx context.Context, id int64, gen int, f *vanthu.R
 	return done, dbError("finish report", err)
 }
 
+// CreateReportDraft creates d, the BC draft of generation gen of report
+// id, and links it to the report in the same transaction, so that a
+// generation that fails or dies after this step leaves no draft the
+// report does not know of: the next generation rewrites this one. ok is
+// false, and nothing is created, when gen is no longer the report's
+// generation at work.
+func (s *Store) CreateReportDraft(ctx context.Context, id int64, gen int, d *vanthu.Document, actor string) (ok bool, err error) {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.insertDocument(ctx, tx, d, actor); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, s.rebind(`UPDATE reports SET document_id = ?, updated_at = ? WHERE id = ? AND generation = ? AND state = ?`),
+			d.ID, toMS(s.now()), id, gen, string(vanthu.ReportGenerating))
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return errStaleReport
+		}
+		ok = true
+		return nil
+	})
+	if errors.Is(err, errStaleReport) {
+		d.ID = 0
+		return false, nil
+	}
+	if err != nil {
+		d.ID = 0
+		return false, dbError("create report draft", err)
+	}
+	return true, nil
+}
+
+// errStaleReport rolls back a write for a generation that was overtaken.
+var errStaleReport = errors.New("stale report generation")
+
 // FailReport ends generation gen of report id as failed with message, the
 // Vietnamese reason shown to the clerk. A stale gen changes nothing.
 func (s *Store) FailReport(ctx context.Context, id int64, gen int, message string) error {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sonoivu/vanthu"
+	"github.com/sonoivu/vanthu/internal/store"
 	"github.com/sonoivu/vanthu/internal/testenv"
 )
 
@@ -138,6 +139,31 @@ func testReportLifecycle(t *testing.T, newDSN opener) {
 	if err != nil || other.ID == r.ID {
 		t.Fatalf("another period: %+v, %v", other, err)
 	}
+	// The BC draft of a generation is created and linked in one step; a
+	// stale generation creates nothing.
+	bc := vanthu.Document{Kind: vanthu.KindReport, TypeCode: "BC", Issuer: "SNV", CreatedBy: f.user, Subject: "Báo cáo 6 tháng",
+		Content: vanthu.Content{Template: "report", Agency: "SỞ NỘI VỤ", Place: "Vĩnh Long", SignerName: "Lê Văn Bình", Body: "Nội dung."}}
+	before, err := st.ListDocuments(ctx, store.DocumentFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := bc
+	if ok, err := st.CreateReportDraft(ctx, other.ID, other.Generation+1, &stale, "system"); err != nil || ok || stale.ID != 0 {
+		t.Fatalf("CreateReportDraft of a stale generation = %v, %v, id %d; want false and nothing", ok, err, stale.ID)
+	}
+	if after, _ := st.ListDocuments(ctx, store.DocumentFilter{}); len(after) != len(before) {
+		t.Fatalf("a stale generation's draft was created: %d documents, then %d", len(before), len(after))
+	}
+	if ok, err := st.CreateReportDraft(ctx, other.ID, other.Generation, &bc, "system"); err != nil || !ok || bc.ID == 0 {
+		t.Fatalf("CreateReportDraft = %v, %v, id %d", ok, err, bc.ID)
+	}
+	if got, err := st.GetReport(ctx, other.ID); err != nil || got.DocumentID != bc.ID || got.State != vanthu.ReportGenerating {
+		t.Fatalf("report after its draft: document %d, %s, %v; want document %d, generating", got.DocumentID, got.State, err, bc.ID)
+	}
+	if d, err := st.GetDocument(ctx, bc.ID); err != nil || d.State != vanthu.StateDraft || d.Subject != "Báo cáo 6 tháng" {
+		t.Fatalf("draft = %+v, %v", d, err)
+	}
+
 	list, err := st.ListReports(ctx, 0)
 	if err != nil || len(list) != 2 || list[0].Figures != nil {
 		t.Fatalf("ListReports = %+v, %v", list, err)
