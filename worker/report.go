@@ -114,7 +114,7 @@ func (h *Handlers) HandleReportGenerate(ctx context.Context, t *asynq.Task) erro
 	if r.State != vanthu.ReportGenerating || r.Generation != p.Generation {
 		return nil
 	}
-	err = s.generate(ctx, r, h.now())
+	err = s.generate(ctx, r, h.now(), h.Logger)
 	if err == nil || errors.Is(err, errStaleGeneration) {
 		return nil
 	}
@@ -131,7 +131,7 @@ func (h *Handlers) HandleReportGenerate(ctx context.Context, t *asynq.Task) erro
 // errStaleGeneration stops a generation overtaken by a newer request.
 var errStaleGeneration = errors.New("report generation overtaken")
 
-func (s *Reports) generate(ctx context.Context, r vanthu.Report, now time.Time) error {
+func (s *Reports) generate(ctx context.Context, r vanthu.Report, now time.Time, log *slog.Logger) error {
 	progress := func(n int) error {
 		ok, err := s.Store.SetReportProgress(ctx, r.ID, r.Generation, n)
 		if err == nil && !ok {
@@ -155,7 +155,7 @@ func (s *Reports) generate(ctx context.Context, r vanthu.Report, now time.Time) 
 		n = report.DefaultNarrative(f)
 		narrative = &n
 	}
-	docID, err := s.saveDraft(ctx, r, f, n)
+	docID, err := s.saveDraft(ctx, r, f, n, log)
 	if err != nil {
 		return err
 	}
@@ -184,7 +184,7 @@ func (s *Reports) generate(ctx context.Context, r vanthu.Report, now time.Time) 
 // set in it (the frame, the signer, the recipients) and gets the new
 // subject and body; an issued or missing one is replaced by a new draft,
 // linked to the report as it is created.
-func (s *Reports) saveDraft(ctx context.Context, r vanthu.Report, f vanthu.ReportFigures, n vanthu.ReportNarrative) (int64, error) {
+func (s *Reports) saveDraft(ctx context.Context, r vanthu.Report, f vanthu.ReportFigures, n vanthu.ReportNarrative, log *slog.Logger) (int64, error) {
 	d, err := s.Layout.Draft(f, n)
 	if err != nil {
 		return 0, err
@@ -202,7 +202,11 @@ func (s *Reports) saveDraft(ctx context.Context, r vanthu.Report, f vanthu.Repor
 			return old.ID, nil
 		}
 	}
-	d.Content.Audience = vanthu.Audience{UnitIDs: s.recipients(ctx)}
+	ids, err := s.recipients(ctx, r, log)
+	if err != nil {
+		return 0, err
+	}
+	d.Content.Audience = vanthu.Audience{UnitIDs: ids}
 	if d.CreatedBy = r.CreatedBy; d.CreatedBy == 0 {
 		if d.CreatedBy, err = s.owner(ctx); err != nil {
 			return 0, err
@@ -215,18 +219,24 @@ func (s *Reports) saveDraft(ctx context.Context, r vanthu.Report, f vanthu.Repor
 	return d.ID, err
 }
 
-// recipients resolves the configured leadership units; an unknown code is
-// left out (the clerk sees the empty audience on the draft and chooses).
-func (s *Reports) recipients(ctx context.Context) []int64 {
+// recipients resolves the configured leadership units. A code that names
+// no unit is left out, with a warning for the administrator who set
+// VANTHU_REPORT_RECIPIENTS; the clerk sees the audience on the draft and
+// completes it before issuing.
+func (s *Reports) recipients(ctx context.Context, r vanthu.Report, log *slog.Logger) ([]int64, error) {
 	var ids []int64
 	for _, code := range s.Recipients {
 		u, err := s.Store.GetUnitByCode(ctx, code)
-		if err != nil {
+		if vanthu.ErrorCodeOf(err) == vanthu.ENotFound {
+			log.WarnContext(ctx, "report recipient is not a unit", slog.Int64("report_id", r.ID), slog.String("unit_code", code))
 			continue
+		}
+		if err != nil {
+			return nil, err
 		}
 		ids = append(ids, u.ID)
 	}
-	return ids
+	return ids, nil
 }
 
 // owner is the user a scheduled report's draft is created by.

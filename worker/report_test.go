@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -1058,6 +1059,8 @@ func testReportGeneration(t *testing.T, open storeOpener) {
 	q := newQuarterFixture(t, open)
 	st := q.st
 	h := reportHandlers(q.tpl, st, reportAsOf, nil)
+	var logged bytes.Buffer
+	h.Logger = slog.New(slog.NewTextHandler(&logged, nil))
 	r, err := st.RequestReport(ctx, reportQuarter, q.clerk, "vanthu")
 	if err != nil {
 		t.Fatal(err)
@@ -1082,9 +1085,14 @@ func testReportGeneration(t *testing.T, open storeOpener) {
 		doc.Subject != report.SubjectPrefix+"quý III năm 2026" {
 		t.Errorf("draft = %+v", doc)
 	}
-	// The audience is the configured leadership; the unknown code is left out.
+	// The audience is the configured leadership; the unknown code is left
+	// out, and named in a warning for the administrator.
 	if got := doc.Content.Audience.UnitIDs; !slices.Equal(got, []int64{q.units["UBND-T"].ID}) || doc.Content.Audience.All {
 		t.Errorf("audience = %+v, want unit %d", doc.Content.Audience, q.units["UBND-T"].ID)
+	}
+	if log := logged.String(); !strings.Contains(log, "level=WARN msg=\"report recipient is not a unit\"") ||
+		!strings.Contains(log, "unit_code=KHONG-CO") || strings.Contains(log, "unit_code=UBND-T") {
+		t.Errorf("log = %q, want one warning naming KHONG-CO", log)
 	}
 
 	// The clerk edits the narrative and the data changes; the second
