@@ -94,10 +94,10 @@ type Reports struct {
 }
 
 // HandleReportGenerate runs one generation: the figures of the period in
-// SQL, a first narrative proposed from them unless the clerk already
-// wrote one, the BC draft (created, or its body replaced while it is a
-// draft), and the annex workbook with every person checked streamed from
-// the database. Progress is written as it goes, for the clerk's page. A
+// SQL, the annex workbook with every person checked streamed from the
+// database, a first narrative proposed from the figures unless the clerk
+// already wrote one, and the BC draft (created, or its body replaced while
+// it is a draft). Progress is written as it goes, for the clerk's page. A
 // task of a generation that is no longer current does nothing. When it
 // fails for good (bad data, or retries exhausted) the report is marked
 // failed with the reason, and the clerk can generate it again.
@@ -149,6 +149,18 @@ func (s *Reports) generate(ctx context.Context, r vanthu.Report, now time.Time, 
 	if err := progress(40); err != nil {
 		return err
 	}
+	// The workbook, the long part, comes before the draft: when it fails,
+	// the draft still matches the figures the report shows.
+	var wb bytes.Buffer
+	persons := func(ctx context.Context, fn func(vanthu.CheckedPerson) error) error {
+		return s.Store.EachCheckedPerson(ctx, r.Period, fn)
+	}
+	if err := s.Layout.Workbook(ctx, &wb, f, persons); err != nil {
+		return fmt.Errorf("report %d workbook: %w", r.ID, err)
+	}
+	if err := progress(90); err != nil {
+		return err
+	}
 	var narrative *vanthu.ReportNarrative
 	n := r.Narrative
 	if n.Assessment == "" && n.Proposals == "" && len(n.NextTasks) == 0 {
@@ -158,16 +170,6 @@ func (s *Reports) generate(ctx context.Context, r vanthu.Report, now time.Time, 
 	docID, err := s.saveDraft(ctx, r, f, n, log)
 	if err != nil {
 		return err
-	}
-	if err := progress(60); err != nil {
-		return err
-	}
-	var wb bytes.Buffer
-	persons := func(ctx context.Context, fn func(vanthu.CheckedPerson) error) error {
-		return s.Store.EachCheckedPerson(ctx, r.Period, fn)
-	}
-	if err := s.Layout.Workbook(ctx, &wb, f, persons); err != nil {
-		return fmt.Errorf("report %d workbook: %w", r.ID, err)
 	}
 	if err := progress(95); err != nil {
 		return err
