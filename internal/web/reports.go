@@ -175,10 +175,25 @@ func (s *Server) pathReport(r *http.Request) (vanthu.Report, error) {
 	return rep, nil
 }
 
+// apiGetReport answers a report. With ?figures=false it leaves the figures
+// out: the page polling a generation's progress once a second does not
+// need the last generation's figures, hundreds of kilobytes for a
+// province, every time.
 func (s *Server) apiGetReport(w http.ResponseWriter, r *http.Request) error {
+	withFigures := true
+	if v := r.URL.Query().Get("figures"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return vanthu.Invalid("Tham số figures phải là true hoặc false.", vanthu.Problem{Field: "figures", Message: "Phải là true hoặc false."})
+		}
+		withFigures = b
+	}
 	rep, err := s.pathReport(r)
 	if err != nil {
 		return err
+	}
+	if !withFigures {
+		rep.Figures = nil
 	}
 	s.writeJSON(w, r, http.StatusOK, reportView(rep))
 	return nil

@@ -125,6 +125,18 @@ func TestReportsAPI(t *testing.T) {
 	if got.State != vanthu.ReportReady || got.Figures == nil || got.Figures.Inspections.Present != 333 || got.DocumentID != doc.ID {
 		t.Fatalf("ready report %+v", got)
 	}
+	// The page polling progress asks without the figures; a bad value
+	// names the parameter.
+	resp = f.do("GET", path+"?figures=false", nil, bearer(vanthu.RoleViewer))
+	wantStatus(t, resp, http.StatusOK)
+	if b := bodyString(t, resp); strings.Contains(b, `"figures"`) || !strings.Contains(b, `"state":"ready"`) || !strings.Contains(b, `"progress":100`) {
+		t.Fatalf("report without figures: %s", b)
+	}
+	resp = f.do("GET", path+"?figures=khong", nil, bearer(vanthu.RoleViewer))
+	wantStatus(t, resp, http.StatusUnprocessableEntity)
+	if b := bodyString(t, resp); !strings.Contains(b, `"field":"figures"`) {
+		t.Fatalf("bad figures parameter: %s", b)
+	}
 	resp = f.do("GET", path+"/xlsx", nil, bearer(vanthu.RoleViewer))
 	wantStatus(t, resp, http.StatusOK)
 	if b := bodyString(t, resp); b != "PK\x03\x04 phu luc" || !strings.Contains(resp.Header.Get("Content-Disposition"), "bao-cao-2026-quy-3-calendar-phu-luc.xlsx") {

@@ -7,7 +7,8 @@
   if (!box || box.getAttribute('data-state') !== 'generating') {
     return;
   }
-  var url = box.getAttribute('data-report');
+  // Progress only: the figures come with the reload.
+  var url = box.getAttribute('data-report') + '?figures=false';
   var bar = document.getElementById('report-progress');
   var text = document.getElementById('report-progress-text');
   function poll() {
