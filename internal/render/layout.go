@@ -81,6 +81,10 @@ type textBlock struct {
 	before      float64 // space before, mm
 	after       float64 // space after, mm
 	keepNext    bool    // keep on one page with the start of the next block
+	// noWidow keeps a paragraph's last line from holding a single word
+	// when the line before has words to spare: a centred title ending in
+	// "năm" over a lone "2026" reads badly.
+	noWidow bool
 }
 
 func (tb textBlock) lineHeight() float64 {
@@ -305,7 +309,32 @@ func (l *layout) wrap(tb textBlock, w float64) []line {
 	if len(cur.words) > 0 || len(lines) == 0 {
 		push(true)
 	}
+	if tb.noWidow {
+		unwidow(lines, w, space)
+	}
 	return lines
+}
+
+// unwidow moves the last word of the line before a one-word last line down
+// to it, when that line keeps two words or more and both still fit. A line
+// ended by an explicit break is left alone.
+func unwidow(lines []line, w, space float64) {
+	n := len(lines)
+	if n < 2 {
+		return
+	}
+	last, prev := &lines[n-1], &lines[n-2]
+	if len(last.words) != 1 || prev.last || len(prev.words) < 3 {
+		return
+	}
+	wd := prev.words[len(prev.words)-1]
+	if last.w+wd.w+space > w-last.indent+1e-6 {
+		return
+	}
+	prev.words = prev.words[:len(prev.words)-1]
+	prev.w -= wd.w
+	last.words = append([]word{wd}, last.words...)
+	last.w += wd.w
 }
 
 // drawLine draws ln with its top at y in a column starting at x of width w.

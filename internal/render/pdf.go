@@ -213,7 +213,7 @@ func (l *layout) title(d *Document) {
 	tb := textBlock{spans: plain(strings.ToUpper(d.TypeName), bold), size: 14, align: alignCenter, spacing: hdrSpacing}
 	l.y = l.place(tb, marginLeft, l.y, textW)
 	sx, sw := marginLeft+textW*0.1, textW*0.8
-	sub := textBlock{spans: plain(d.Subject, bold), size: 14, align: alignCenter, spacing: hdrSpacing}
+	sub := textBlock{spans: plain(d.Subject, bold), size: 14, align: alignCenter, spacing: hdrSpacing, noWidow: true}
 	width := l.widest(sub, sw)
 	l.y = l.place(sub, sx, l.y, sw)
 	rule := max(width/3, 25)

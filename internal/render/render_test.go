@@ -548,3 +548,26 @@ func TestConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestSubjectNoWidow: the subject under the type name does not end on a
+// line holding one word: the year stays with "năm" (pdftotext reads the
+// lines back).
+func TestSubjectNoWidow(t *testing.T) {
+	for _, subject := range []string{
+		"Kết quả thực hiện kỷ luật, kỷ cương hành chính quý IV năm 2026",
+		"Kết quả thực hiện kỷ luật, kỷ cương hành chính 6 tháng đầu năm 2026",
+		"Về tăng cường kỷ luật, kỷ cương hành chính trong các cơ quan hành chính nhà nước năm 2026",
+	} {
+		d := directive(t)
+		d.Subject = subject
+		text := run(t, renderPDF(t, d), "pdftotext", "-layout", "-l", "1")
+		for line := range strings.Lines(text) {
+			if strings.TrimSpace(line) == "2026" {
+				t.Errorf("%q: the year is alone on the subject's last line:\n%s", subject, text)
+			}
+		}
+		if !strings.Contains(strings.Join(strings.Fields(text), " "), subject) {
+			t.Errorf("%q: subject not found in the text:\n%s", subject, text)
+		}
+	}
+}
