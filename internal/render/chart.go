@@ -176,6 +176,15 @@ type chartLayout struct {
 	legendH                     float64
 }
 
+// height is the whole chart's: legend and rows.
+func (cl chartLayout) height() float64 {
+	h := cl.legendH
+	for _, r := range cl.rowH {
+		h += r
+	}
+	return h
+}
+
 func (l *layout) measureChart(ch *chart) chartLayout {
 	var cl chartLayout
 	labelTB := textBlock{size: chartLabelSize, align: alignLeft, spacing: 1.15}
@@ -210,11 +219,7 @@ func (l *layout) measureChart(ch *chart) chartLayout {
 // drawChart draws a chart at the cursor, on one page when it fits one.
 func (l *layout) drawChart(ch *chart) {
 	cl := l.measureChart(ch)
-	total := cl.legendH
-	for _, h := range cl.rowH {
-		total += h
-	}
-	l.ensure(total)
+	l.ensure(cl.height())
 	if len(ch.series) > 0 {
 		l.chartLegend(ch.series)
 	}

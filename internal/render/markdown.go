@@ -201,7 +201,10 @@ func (c *converter) block(n gast.Node, depth int) {
 			c.para(withStyle(spans, bold|italic), textBlock{align: alignJustify, first: firstIndent, after: paraAfter, keepNext: true})
 		}
 	case *gast.Paragraph, *gast.TextBlock:
-		c.para(c.inline(n, 0), textBlock{align: alignJustify, first: firstIndent + float64(depth)*firstIndent, after: paraAfter})
+		spans := c.inline(n, 0)
+		// A paragraph ending in a colon introduces what follows (a
+		// caption over a chart, "như sau:" over a list): keep it with it.
+		c.para(spans, textBlock{align: alignJustify, first: firstIndent + float64(depth)*firstIndent, after: paraAfter, keepNext: endsWithColon(spans)})
 	case *gast.List:
 		i := n.Start - 1
 		if i < 0 {
@@ -360,4 +363,14 @@ func withStyle(spans []span, st int) []span {
 		out[i] = span{text: s.text, style: s.style | st}
 	}
 	return out
+}
+
+// endsWithColon reports whether the text of spans ends in ':'.
+func endsWithColon(spans []span) bool {
+	for i := len(spans) - 1; i >= 0; i-- {
+		if t := strings.TrimRight(spans[i].text, " \t\n"); t != "" {
+			return strings.HasSuffix(t, ":")
+		}
+	}
+	return false
 }

@@ -88,7 +88,7 @@ func (r *Renderer) PDF(d Document) ([]byte, error) {
 		}
 		keep := 0.0
 		if b.text.keepNext && i+1 < len(blocks) {
-			keep = 2 * bodyLine
+			keep = l.lead(blocks[i+1])
 		}
 		l.flowAt(b.text, marginLeft, textW, keep)
 	}
@@ -101,6 +101,21 @@ func (r *Renderer) PDF(d Document) ([]byte, error) {
 		return nil, fmt.Errorf("render: write pdf: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// lead is the height block b needs on the page it starts on, so that a
+// paragraph kept with it (a heading, a caption) does not end a page alone:
+// a chart's whole height (it is not split unless taller than a page), a
+// table's header and first row, two lines of text.
+func (l *layout) lead(b block) float64 {
+	switch {
+	case b.chart != nil:
+		return l.measureChart(b.chart).height()
+	case b.table != nil:
+		_, header, rows := l.layTable(b.table)
+		return tableLead(header, rows)
+	}
+	return 2 * bodyLine
 }
 
 // bodyLine is the height of one body line.

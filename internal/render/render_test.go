@@ -571,3 +571,46 @@ func TestSubjectNoWidow(t *testing.T) {
 		}
 	}
 }
+
+// TestCaptionStaysWithItsBlock: a paragraph ending in a colon (a chart's
+// caption, a table's title) is never the last thing on a page while what
+// it introduces starts on the next one, wherever the page break falls
+// (pdftotext, page by page).
+func TestCaptionStaysWithItsBlock(t *testing.T) {
+	blocks := map[string]struct{ caption, block, first string }{
+		"chart": {"Biểu đồ 1. Số người vi phạm theo loại:", "```chart\n# Quý này | Quý trước\nĐi muộn | 5 | 3\nVề sớm | 2 | 1\nVắng không lý do | 1 | 0\n```", "Đi muộn"},
+		"table": {"Bảng 1. Kết quả kiểm tra:", "| Đơn vị | Vắng |\n|---|---|\n| Xã Tân Phú | 3 |\n| Xã Long Hồ | 1 |", "Xã Tân Phú"},
+	}
+	for name, tc := range blocks {
+		t.Run(name, func(t *testing.T) {
+			crossed := false
+			for k := range 40 {
+				d := directive(t)
+				var body strings.Builder
+				for i := range k {
+					fmt.Fprintf(&body, "Đoạn văn thứ %d của phần mở đầu, đủ dài để chiếm trọn một dòng của trang văn bản hành chính.\n\n", i+1)
+				}
+				body.WriteString(tc.caption + "\n\n" + tc.block + "\n\nĐoạn kết thúc.\n")
+				d.Body = body.String()
+				pages := strings.Split(run(t, renderPDF(t, d), "pdftotext", "-layout"), "\f")
+				captionPage, firstPage := -1, -1
+				for i, p := range pages {
+					flat := strings.Join(strings.Fields(p), " ")
+					if captionPage < 0 && strings.Contains(flat, tc.caption) {
+						captionPage = i
+					}
+					if firstPage < 0 && strings.Contains(flat, tc.first) {
+						firstPage = i
+					}
+				}
+				if captionPage < 0 || captionPage != firstPage {
+					t.Fatalf("%d paragraphs before: caption on page %d, %q on page %d", k, captionPage+1, tc.first, firstPage+1)
+				}
+				crossed = crossed || captionPage > 0
+			}
+			if !crossed {
+				t.Fatal("the caption never reached page 2: the test proves nothing")
+			}
+		})
+	}
+}

@@ -64,42 +64,13 @@ func (l *layout) columnWidths(t *table) []float64 {
 // whole when it fits there; a row taller than a page is split between
 // lines, its cells continuing on the next page.
 func (l *layout) drawTable(t *table) {
-	widths := l.columnWidths(t)
-	lay := func(row [][]span, header bool) laidRow {
-		var r laidRow
-		for i, w := range widths {
-			var spans []span
-			if i < len(row) {
-				spans = row[i]
-			}
-			tb := tableCell(spans, t.aligns[i], header)
-			ls := l.wrap(tb, w-2*cellPadX)
-			r.cells = append(r.cells, ls)
-			r.tbs = append(r.tbs, tb)
-			r.lines = max(r.lines, len(ls))
-		}
-		r.lh = r.tbs[0].lineHeight()
-		return r
-	}
-	var header *laidRow
-	if len(t.header) > 0 {
-		h := lay(t.header, true)
-		header = &h
-	}
-	rows := make([]laidRow, len(t.rows))
-	for i, r := range t.rows {
-		rows[i] = lay(r, false)
-	}
+	widths, header, rows := l.layTable(t)
 	// room is the height a row may take on a page of its own, under the
 	// repeated header.
 	room := pageH - marginBottom - marginTop
 	if header != nil {
 		room -= header.height(0, header.lines)
-		first := 0.0
-		if len(rows) > 0 {
-			first = min(rows[0].height(0, rows[0].lines), rows[0].height(0, 2))
-		}
-		l.ensure(header.height(0, header.lines) + first)
+		l.ensure(tableLead(header, rows))
 		l.drawRow(widths, *header, 0, header.lines)
 		l.onBreak = func() { l.drawRow(widths, *header, 0, header.lines) }
 	}
@@ -127,6 +98,50 @@ func (l *layout) drawTable(t *table) {
 	}
 	l.onBreak = nil
 	l.y += paraAfter
+}
+
+// layTable breaks every cell of t into lines for its column widths.
+func (l *layout) layTable(t *table) ([]float64, *laidRow, []laidRow) {
+	widths := l.columnWidths(t)
+	lay := func(row [][]span, header bool) laidRow {
+		var r laidRow
+		for i, w := range widths {
+			var spans []span
+			if i < len(row) {
+				spans = row[i]
+			}
+			tb := tableCell(spans, t.aligns[i], header)
+			ls := l.wrap(tb, w-2*cellPadX)
+			r.cells = append(r.cells, ls)
+			r.tbs = append(r.tbs, tb)
+			r.lines = max(r.lines, len(ls))
+		}
+		r.lh = r.tbs[0].lineHeight()
+		return r
+	}
+	var header *laidRow
+	if len(t.header) > 0 {
+		h := lay(t.header, true)
+		header = &h
+	}
+	rows := make([]laidRow, len(t.rows))
+	for i, r := range t.rows {
+		rows[i] = lay(r, false)
+	}
+	return widths, header, rows
+}
+
+// tableLead is the height a table needs on the page it starts on: its
+// header and the first row, or the first two lines of a taller one.
+func tableLead(header *laidRow, rows []laidRow) float64 {
+	h := 0.0
+	if header != nil {
+		h = header.height(0, header.lines)
+	}
+	if len(rows) > 0 {
+		h += min(rows[0].height(0, rows[0].lines), rows[0].height(0, 2))
+	}
+	return h
 }
 
 // laidRow is a table row broken into lines, cell by cell.
