@@ -39,6 +39,9 @@ type table struct {
 	header [][]span
 	rows   [][][]span
 	aligns []align
+	// widths are the column widths once measured: a table kept with the
+	// paragraph before it is measured for that too.
+	widths []float64
 }
 
 // pointLetters is the Vietnamese alphabet used for points "a)", "b)", …

@@ -112,7 +112,7 @@ func (l *layout) lead(b block) float64 {
 	case b.chart != nil:
 		return l.measureChart(b.chart).height()
 	case b.table != nil:
-		_, header, rows := l.layTable(b.table)
+		_, header, rows := l.layTable(b.table, 1)
 		return tableLead(header, rows)
 	}
 	return 2 * bodyLine

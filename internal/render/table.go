@@ -64,7 +64,7 @@ func (l *layout) columnWidths(t *table) []float64 {
 // whole when it fits there; a row taller than a page is split between
 // lines, its cells continuing on the next page.
 func (l *layout) drawTable(t *table) {
-	widths, header, rows := l.layTable(t)
+	widths, header, rows := l.layTable(t, -1)
 	// room is the height a row may take on a page of its own, under the
 	// repeated header.
 	room := pageH - marginBottom - marginTop
@@ -100,9 +100,13 @@ func (l *layout) drawTable(t *table) {
 	l.y += paraAfter
 }
 
-// layTable breaks every cell of t into lines for its column widths.
-func (l *layout) layTable(t *table) ([]float64, *laidRow, []laidRow) {
-	widths := l.columnWidths(t)
+// layTable breaks the cells of t into lines for its column widths: the
+// header and the first n rows, all of them when n < 0.
+func (l *layout) layTable(t *table, n int) ([]float64, *laidRow, []laidRow) {
+	if t.widths == nil {
+		t.widths = l.columnWidths(t)
+	}
+	widths := t.widths
 	lay := func(row [][]span, header bool) laidRow {
 		var r laidRow
 		for i, w := range widths {
@@ -124,8 +128,12 @@ func (l *layout) layTable(t *table) ([]float64, *laidRow, []laidRow) {
 		h := lay(t.header, true)
 		header = &h
 	}
-	rows := make([]laidRow, len(t.rows))
-	for i, r := range t.rows {
+	body := t.rows
+	if n >= 0 && n < len(body) {
+		body = body[:n]
+	}
+	rows := make([]laidRow, len(body))
+	for i, r := range body {
 		rows[i] = lay(r, false)
 	}
 	return widths, header, rows
