@@ -241,8 +241,8 @@ func (s *Store) FinishReport(ctx context.Context, id int64, gen int, f *vanthu.R
 // report does not know of: the next generation rewrites this one. ok is
 // false, and nothing is created, when gen is no longer the report's
 // generation at work.
-func (s *Store) CreateReportDraft(ctx context.Context, id int64, gen int, d *vanthu.Document, actor string) (ok bool, err error) {
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+func (s *Store) CreateReportDraft(ctx context.Context, id int64, gen int, d *vanthu.Document, actor string) (bool, error) {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := s.insertDocument(ctx, tx, d, actor); err != nil {
 			return err
 		}
@@ -258,7 +258,6 @@ func (s *Store) CreateReportDraft(ctx context.Context, id int64, gen int, d *van
 		if n == 0 {
 			return errStaleReport
 		}
-		ok = true
 		return nil
 	})
 	if errors.Is(err, errStaleReport) {
