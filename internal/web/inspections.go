@@ -61,7 +61,8 @@ func parseDay(v string) (time.Time, error) {
 }
 
 // inspectionFilter reads the listing query shared by the API and the page:
-// unit_id, from and until (dates, both included), violation, state, limit.
+// unit_id, from and until (dates, both included, from not after until),
+// violation, state, limit.
 func inspectionFilter(r *http.Request) (vanthu.InspectionFilter, error) {
 	q := r.URL.Query()
 	var (
@@ -104,6 +105,12 @@ func inspectionFilter(r *http.Request) (vanthu.InspectionFilter, error) {
 			ps = append(ps, vanthu.Problem{Field: "limit", Message: "Giới hạn phải là số từ 1 đến 1000."})
 		}
 		f.Limit = n
+	}
+	// Swapped dates would list nothing without a word; two dates that
+	// parse are compared (Until is the day after the last one).
+	datesRead := !slices.ContainsFunc(ps, func(p vanthu.Problem) bool { return p.Field == "from" || p.Field == "until" })
+	if datesRead && f.From != nil && f.Until != nil && !f.From.Before(*f.Until) {
+		ps = append(ps, vanthu.Problem{Field: "from", Message: "Từ ngày phải trước hoặc bằng đến ngày."})
 	}
 	if len(ps) > 0 {
 		return vanthu.InspectionFilter{}, vanthu.Invalid("Bộ lọc không hợp lệ.", ps...)
@@ -625,7 +632,12 @@ func (s *Server) pageInspections(w http.ResponseWriter, r *http.Request) error {
 	p := inspectionsPage{CanCreate: me.Role.Allowed(inspectors...)}
 	f, err := inspectionFilter(r)
 	if err != nil {
-		p.Error = vanthu.ErrorMessageOf(err)
+		// The template shows one line: the problems go into it.
+		msgs := []string{vanthu.ErrorMessageOf(err)}
+		for _, pr := range vanthu.ProblemsOf(err) {
+			msgs = append(msgs, pr.Message)
+		}
+		p.Error = strings.Join(msgs, " ")
 		f = vanthu.InspectionFilter{}
 	}
 	q := r.URL.Query()

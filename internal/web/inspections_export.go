@@ -145,19 +145,15 @@ func (s *Server) apiFindingsXLSX(w http.ResponseWriter, r *http.Request) error {
 }
 
 // exportFilter is inspectionFilter for the export, which checks more
-// because a whole year goes into a file: the period must not end before
-// it starts, the violation must be a catalog code and the unit must
-// exist. It returns the unit's name ("" for all) for the sheet's title,
-// and asks the store for every match.
+// because a whole year goes into a file: the violation must be a catalog
+// code and the unit must exist. It returns the unit's name ("" for all)
+// for the sheet's title, and asks the store for every match.
 func (s *Server) exportFilter(r *http.Request, catalog []vanthu.CatalogEntry) (vanthu.InspectionFilter, string, error) {
 	f, err := inspectionFilter(r)
 	if err != nil {
 		return f, "", err
 	}
 	var ps []vanthu.Problem
-	if f.From != nil && f.Until != nil && !f.From.Before(*f.Until) {
-		ps = append(ps, vanthu.Problem{Field: "from", Message: "Từ ngày phải trước hoặc bằng đến ngày."})
-	}
 	if f.Violation != "" && !slices.ContainsFunc(catalog, func(e vanthu.CatalogEntry) bool {
 		return e.Kind == vanthu.CatalogViolation && e.Code == f.Violation
 	}) {

@@ -149,6 +149,17 @@ func TestInspectionsAPI(t *testing.T) {
 	if got := problemFields(decode[apiError](t, resp)); !slices.Equal(got, []string{"from", "state"}) {
 		t.Fatalf("problems name %v", got)
 	}
+	// Swapped dates are refused, not answered with an empty list.
+	resp = f.do("GET", "/api/v1/inspections?from=2026-11-26&until=2026-11-25", nil, bearer(vanthu.RoleViewer))
+	wantStatus(t, resp, http.StatusUnprocessableEntity)
+	if got := problemFields(decode[apiError](t, resp)); !slices.Equal(got, []string{"from"}) {
+		t.Fatalf("swapped dates: problems name %v", got)
+	}
+	resp = f.do("GET", "/inspections?from=2026-11-26&until=2026-11-25", nil, session(vanthu.RoleViewer))
+	wantStatus(t, resp, http.StatusOK)
+	if page := bodyString(t, resp); !strings.Contains(page, "Từ ngày phải trước hoặc bằng đến ngày.") {
+		t.Fatalf("the list page with swapped dates says nothing:\n%.3000s", page)
+	}
 
 	// Finalized (by the finalize task's seam): edits are 409, a correction
 	// is a new version.
