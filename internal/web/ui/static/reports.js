@@ -23,7 +23,16 @@
         if (text) { text.textContent = 'Đang tính số liệu và lập biểu: ' + rep.progress + '%. Trang tự cập nhật khi xong.'; }
         window.setTimeout(poll, 1000);
       })
-      .catch(function () { window.setTimeout(poll, 3000); });
+      .catch(function (status) {
+        // A 4xx (session expired, access withdrawn, report gone) will not
+        // mend itself: reload, which lands on the login or error page.
+        // Network errors and 5xx are retried.
+        if (typeof status === 'number' && status >= 400 && status < 500) {
+          window.location.reload();
+          return;
+        }
+        window.setTimeout(poll, 3000);
+      });
   }
   window.setTimeout(poll, 500);
 }());
