@@ -207,7 +207,10 @@ func TestReportPages(t *testing.T) {
 	resp := f.do("GET", "/reports", nil, clerk)
 	wantStatus(t, resp, http.StatusOK)
 	page := bodyString(t, resp)
-	for _, want := range []string{`id="report-form"`, "Chưa có báo cáo nào.", `<option value="3" selected>Quý III</option>`} {
+	// The hint says what regenerating keeps (sections III–V) and what it
+	// rewrites (the draft's whole body).
+	for _, want := range []string{`id="report-form"`, "Chưa có báo cáo nào.", `<option value="3" selected>Quý III</option>`,
+		"giữ nguyên các mục III–V", "toàn bộ nội dung dự thảo"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("/reports lacks %q", want)
 		}
@@ -260,7 +263,10 @@ func TestReportPages(t *testing.T) {
 	resp = f.do("GET", loc, nil, clerk)
 	wantStatus(t, resp, http.StatusOK)
 	page = bodyString(t, resp)
-	for _, want := range []string{"78,54%", "75,00%", `id="narrative-form"`, "Đánh giá ban đầu.", `href="/documents/`, "/xlsx"} {
+	// Saving rebuilds the draft's body: the page warns that edits made
+	// on the document's page do not survive.
+	for _, want := range []string{"78,54%", "75,00%", `id="narrative-form"`, "Đánh giá ban đầu.", `href="/documents/`, "/xlsx",
+		`id="narrative-hint"`, "nội dung dự thảo được lập lại từ số liệu và các mục III–V", "chỉ sửa trên trang văn bản ngay trước khi ban hành"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("ready page lacks %q", want)
 		}
