@@ -54,8 +54,7 @@ func catalogNames(es []vanthu.CatalogEntry) map[string]string {
 // samePerson tells whether a handling's person is the finding's: the
 // inspector types the name twice, so case and spacing may differ.
 func samePerson(a, b string) bool {
-	norm := func(s string) string { return strings.Join(strings.Fields(vntext.NFC(s)), " ") }
-	a, b = norm(a), norm(b)
+	a, b = vntext.Clean(a), vntext.Clean(b)
 	return a != "" && strings.EqualFold(a, b)
 }
 
