@@ -324,7 +324,7 @@ func (h *Handlers) HandleSend(ctx context.Context, t *asynq.Task) error {
 	// must not be lost to a task deadline that ran out during the send.
 	var recordErr error
 	record := func() error {
-		rec, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		rec, cancel := recordContext(ctx)
 		defer cancel()
 		recordErr = dx.Store.MarkSent(rec, d.ID, env.MessageID, h.now())
 		return recordErr
@@ -357,18 +357,14 @@ type commitSender interface {
 // released for the retry. The error goes back to the middleware, which
 // decides retry or not from its code.
 func (h *Handlers) sendFailed(ctx context.Context, t *asynq.Task, d vanthu.Dispatch, cause error) error {
-	rec, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	rec, cancel := recordContext(ctx)
 	defer cancel()
-	retried, _ := asynq.GetRetryCount(ctx)
-	maxRetry, hasMax := asynq.GetMaxRetry(ctx)
-	code := vanthu.ErrorCodeOf(cause)
-	final := !vanthu.Retryable(code) || (hasMax && retried >= maxRetry)
-	if final {
+	if lastAttempt(ctx, cause) {
 		reason := failReason(cause)
 		if err := h.Directives.Store.MarkFailed(rec, d.ID, reason, h.now()); err != nil {
 			return errors.Join(cause, fmt.Errorf("record dispatch %d failed: %w", d.ID, err))
 		}
-		if vanthu.Retryable(code) {
+		if vanthu.Retryable(vanthu.ErrorCodeOf(cause)) {
 			return fmt.Errorf("%w: %w", cause, asynq.SkipRetry)
 		}
 		return cause
@@ -493,7 +489,7 @@ func (h *Handlers) HandleRemind(ctx context.Context, t *asynq.Task) error {
 	if err := h.Mail.Send(ctx, env.From, env.To, env.Data.Bytes()); err != nil {
 		return fmt.Errorf("send reminder %d of dispatch %d to %s: %w", p.N, d.ID, d.Email, err)
 	}
-	rec, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	rec, cancel := recordContext(ctx)
 	defer cancel()
 	if _, err := dx.Store.RecordReminder(rec, d.ID, p.N, env.MessageID, h.now()); err != nil {
 		return fmt.Errorf("record reminder %d of dispatch %d: %w", p.N, d.ID, err)

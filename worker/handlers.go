@@ -78,6 +78,25 @@ func (h *Handlers) Register(mux *asynq.ServeMux) {
 	}
 }
 
+// lastAttempt reports whether err ends the task for good: it is not
+// retryable, or this run was the last retry Asynq allows. Outside Asynq (a
+// direct call) only a non-retryable error is final.
+func lastAttempt(ctx context.Context, err error) bool {
+	if !vanthu.Retryable(vanthu.ErrorCodeOf(err)) {
+		return true
+	}
+	retried, _ := asynq.GetRetryCount(ctx)
+	maxRetry, ok := asynq.GetMaxRetry(ctx)
+	return ok && retried >= maxRetry
+}
+
+// recordContext is the context a handler records an outcome with: the
+// task's values without its deadline, which may have run out during the
+// work being recorded, and a deadline of its own.
+func recordContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+}
+
 func (h *Handlers) now() time.Time {
 	if h.Now != nil {
 		return h.Now()

@@ -118,10 +118,11 @@ func (h *Handlers) HandleReportGenerate(ctx context.Context, t *asynq.Task) erro
 	if err == nil || errors.Is(err, errStaleGeneration) {
 		return nil
 	}
-	retried, _ := asynq.GetRetryCount(ctx)
-	maxRetry, _ := asynq.GetMaxRetry(ctx)
-	if !vanthu.Retryable(vanthu.ErrorCodeOf(err)) || retried >= maxRetry {
-		if ferr := s.Store.FailReport(ctx, r.ID, r.Generation, vanthu.ErrorMessageOf(err)); ferr != nil {
+	if lastAttempt(ctx, err) {
+		// A fresh context: the last attempt may have failed on its deadline.
+		rec, cancel := recordContext(ctx)
+		defer cancel()
+		if ferr := s.Store.FailReport(rec, r.ID, r.Generation, vanthu.ErrorMessageOf(err)); ferr != nil {
 			h.Logger.ErrorContext(ctx, "report: record failure", slog.Int64("report_id", r.ID), slog.String("error", ferr.Error()))
 		}
 	}

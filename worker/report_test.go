@@ -1012,15 +1012,21 @@ func testReportConsistency(t *testing.T, open storeOpener) {
 	})
 }
 
-// failingStore is the real store with one method failing with err.
+// failingStore is the real store with one method failing with err, or,
+// with block, running until the context ends.
 type failingStore struct {
 	*store.Store
 	err   error
+	block bool
 	calls atomic.Int32
 }
 
 func (f *failingStore) EachCheckedPerson(ctx context.Context, p vanthu.Period, fn func(vanthu.CheckedPerson) error) error {
 	f.calls.Add(1)
+	if f.block {
+		<-ctx.Done()
+		return ctx.Err()
+	}
 	return f.err
 }
 
@@ -1227,7 +1233,7 @@ func testReportGeneration(t *testing.T, open storeOpener) {
 		}
 	})
 
-	t.Run("a failed generation's draft is the next one's", func(t *testing.T) {
+	t.Run("an interrupted generation's draft is its retry's", func(t *testing.T) {
 		p := vanthu.Period{Year: 2025, Kind: vanthu.PeriodYear, CutOff: vanthu.CutOffCalendar}
 		drafts := func() []int64 {
 			ds, err := st.ListDocuments(ctx, store.DocumentFilter{Kind: vanthu.KindReport, State: vanthu.StateDraft})
@@ -1245,26 +1251,23 @@ func testReportGeneration(t *testing.T, open storeOpener) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// The generation fails at its last step, after the draft was made.
-		fs := &unfinishedStore{Store: st}
-		if err := reportHandlers(q.tpl, fs, reportAsOf, nil).HandleReportGenerate(ctx, generateTask(t, rr)); err == nil {
+		// The generation fails at its last step, after the draft was made,
+		// as when the worker dies; the task's retry makes no second draft.
+		task := generateTask(t, rr)
+		if err := reportHandlers(q.tpl, &unfinishedStore{Store: st}, reportAsOf, nil).HandleReportGenerate(ctx, task); err == nil {
 			t.Fatal("generation whose finish fails succeeded")
 		}
-		failed := getReport(t, st, rr.ID)
+		pending := getReport(t, st, rr.ID)
 		made := drafts()
-		if failed.State != vanthu.ReportFailed || len(made) != len(before)+1 || !slices.Contains(made, failed.DocumentID) || slices.Contains(before, failed.DocumentID) {
-			t.Fatalf("failed generation: %s, document %d, drafts %v → %v; want its one new draft linked", failed.State, failed.DocumentID, before, made)
+		if pending.State != vanthu.ReportGenerating || len(made) != len(before)+1 || !slices.Contains(made, pending.DocumentID) || slices.Contains(before, pending.DocumentID) {
+			t.Fatalf("interrupted generation: %s, document %d, drafts %v → %v; want generating, its one new draft linked", pending.State, pending.DocumentID, before, made)
 		}
-		rr, err = st.RequestReport(ctx, p, q.clerk, "vanthu")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := reportHandlers(q.tpl, st, reportAsOf, nil).HandleReportGenerate(ctx, generateTask(t, rr)); err != nil {
+		if err := reportHandlers(q.tpl, st, reportAsOf, nil).HandleReportGenerate(ctx, task); err != nil {
 			t.Fatal(err)
 		}
 		got := getReport(t, st, rr.ID)
-		if after := drafts(); got.State != vanthu.ReportReady || got.DocumentID != failed.DocumentID || len(after) != len(made) {
-			t.Fatalf("next generation: %s, document %d (the failed one's: %d), drafts %v → %v", got.State, got.DocumentID, failed.DocumentID, made, after)
+		if after := drafts(); got.State != vanthu.ReportReady || got.DocumentID != pending.DocumentID || len(after) != len(made) {
+			t.Fatalf("retry: %s, document %d (the first attempt's: %d), drafts %v → %v", got.State, got.DocumentID, pending.DocumentID, made, after)
 		}
 	})
 
@@ -1276,13 +1279,18 @@ func testReportGeneration(t *testing.T, open storeOpener) {
 			want      vanthu.ReportState
 			taskState asynq.TaskState
 			message   string
+			// timeout, when set, is the task's deadline, and the workbook
+			// runs until it passes instead of failing at once.
+			timeout time.Duration
 		}{
-			{"retries left: stays generating for the retry", 5, vanthu.ReportGenerating, asynq.TaskStateRetry, ""},
-			{"retries exhausted: failed", 0, vanthu.ReportFailed, asynq.TaskStateArchived, "Lỗi hệ thống, vui lòng thử lại sau."},
+			{"retries left: stays generating for the retry", 5, vanthu.ReportGenerating, asynq.TaskStateRetry, "", 0},
+			{"retries exhausted: failed", 0, vanthu.ReportFailed, asynq.TaskStateArchived, "Lỗi hệ thống, vui lòng thử lại sau.", 0},
+			// The failure is recorded although the task's context is over.
+			{"last attempt out of time: failed", 0, vanthu.ReportFailed, asynq.TaskStateArchived, "Lỗi hệ thống, vui lòng thử lại sau.", time.Second},
 		}
 		for i, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				fs := &failingStore{Store: st, err: errors.New("connection reset by peer")}
+				fs := &failingStore{Store: st, err: errors.New("connection reset by peer"), block: tt.timeout > 0}
 				h := reportHandlers(q.tpl, fs, reportAsOf, nil)
 				c, insp := start(t, testenv.Redis(t), h, nil)
 				p := vanthu.QuarterPeriod(2025, 1+i, vanthu.CutOffCalendar)
@@ -1294,7 +1302,11 @@ func testReportGeneration(t *testing.T, open storeOpener) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				id, err := c.Enqueue(ctx, task, append(opts, asynq.MaxRetry(tt.maxRetry))...)
+				opts = append(opts, asynq.MaxRetry(tt.maxRetry))
+				if tt.timeout > 0 {
+					opts = append(opts, asynq.Timeout(tt.timeout))
+				}
+				id, err := c.Enqueue(ctx, task, opts...)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -228,17 +228,14 @@ func (h *Handlers) HandleWebhookDeliver(ctx context.Context, t *asynq.Task) erro
 		return fmt.Errorf("encode webhook delivery %d: %w", d.ID, err)
 	}
 	status, cause := wx.post(ctx, d, body, h.now().Unix())
-	retried, _ := asynq.GetRetryCount(ctx)
-	maxRetry, hasMax := asynq.GetMaxRetry(ctx)
-	retryable := cause != nil && vanthu.Retryable(vanthu.ErrorCodeOf(cause))
-	gaveUp := cause != nil && (!retryable || hasMax && retried >= maxRetry)
+	gaveUp := cause != nil && lastAttempt(ctx, cause)
 	errText := ""
 	if cause != nil {
 		errText = failReason(cause)
 	}
 	// The record uses a fresh context: the attempt happened, whatever is
 	// left of the task's deadline.
-	rec, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	rec, cancel := recordContext(ctx)
 	defer cancel()
 	if err := wx.Store.RecordAttempt(rec, d.ID, status, errText, h.now(), cause == nil, gaveUp); err != nil {
 		err = fmt.Errorf("record webhook delivery %d attempt: %w", d.ID, err)
@@ -253,7 +250,7 @@ func (h *Handlers) HandleWebhookDeliver(ctx context.Context, t *asynq.Task) erro
 	case gaveUp:
 		h.Logger.WarnContext(ctx, "webhook delivery given up", slog.Int64("delivery_id", d.ID),
 			slog.Int64("webhook_id", d.WebhookID), slog.Int("attempts", d.Attempts+1), slog.String("error", errText))
-		if retryable {
+		if vanthu.Retryable(vanthu.ErrorCodeOf(cause)) {
 			return fmt.Errorf("webhook delivery %d to %s: %w: %w", d.ID, d.Webhook.URL, cause, asynq.SkipRetry)
 		}
 	}
