@@ -60,7 +60,8 @@ func samePerson(a, b string) bool {
 
 // findingsData is the "findings" template's data for in: one record per
 // person found, with the handling proposed for that person.
-func findingsData(in vanthu.Inspection, number string, names map[string]string) sheet.Data {
+func findingsData(in vanthu.Inspection, names map[string]string) sheet.Data {
+	number := in.MinutesNumber
 	if number == "" {
 		number = draftNumber
 	}
@@ -110,11 +111,11 @@ func findingsData(in vanthu.Inspection, number string, names map[string]string) 
 
 // findingsFileName names the findings file after the minutes' number
 // ("phát-hiện-01-BB-ĐKT.xlsx"), or the record for a draft.
-func findingsFileName(in vanthu.Inspection, number string) string {
-	if number == "" {
+func findingsFileName(in vanthu.Inspection) string {
+	if in.MinutesNumber == "" {
 		return "phát-hiện-biên-bản-" + strconv.FormatInt(in.ID, 10) + "-dự-thảo.xlsx"
 	}
-	return "phát-hiện-" + strings.ReplaceAll(number, "/", "-") + ".xlsx"
+	return "phát-hiện-" + strings.ReplaceAll(in.MinutesNumber, "/", "-") + ".xlsx"
 }
 
 // apiFindingsXLSX answers the persons in violation of one inspection.
@@ -135,12 +136,11 @@ func (s *Server) apiFindingsXLSX(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("list catalog: %w", err)
 	}
-	number := in.MinutesNumber
-	xlsx, err := sh.FillSheet(r.Context(), findingsSheet, findingsData(in, number, catalogNames(catalog)))
+	xlsx, err := sh.FillSheet(r.Context(), findingsSheet, findingsData(in, catalogNames(catalog)))
 	if err != nil {
 		return fmt.Errorf("findings sheet of inspection %d: %w", in.ID, err)
 	}
-	return serveFile(w, contentTypeXLSX, findingsFileName(in, number), true, xlsx)
+	return serveFile(w, contentTypeXLSX, findingsFileName(in), true, xlsx)
 }
 
 // exportFilter is inspectionFilter for the export, which checks more
@@ -205,7 +205,7 @@ func filterText(f vanthu.InspectionFilter, unit string, names map[string]string)
 }
 
 // inspectionRecord is one row of the "inspections" template.
-func inspectionRecord(in vanthu.Inspection, number string) map[string]any {
+func inspectionRecord(in vanthu.Inspection) map[string]any {
 	a := in.Attendance
 	form := "Theo kế hoạch"
 	if in.Surprise {
@@ -226,7 +226,7 @@ func inspectionRecord(in vanthu.Inspection, number string) map[string]any {
 		started = in.StartedAt.In(vanthu.Location)
 	}
 	return map[string]any{
-		"Number": number, "StartedAt": started, "Unit": in.UnitName, "Place": in.Place, "Form": form,
+		"Number": in.MinutesNumber, "StartedAt": started, "Unit": in.UnitName, "Place": in.Place, "Form": form,
 		"Listed": a.Listed, "Present": a.Present, "AbsentExcused": a.AbsentExcused(), "AbsentUnexcused": a.AbsentUnexcused,
 		"LateOrEarly": a.Late + a.LeftEarly, "Rate": rate, "Violators": len(in.Findings),
 		"Codes": strings.Join(codes, ", "), "State": inspectionStateLabel(in.State), "Version": in.Version,
@@ -271,7 +271,7 @@ func (s *Server) apiInspectionsXLSX(w http.ResponseWriter, r *http.Request) erro
 	slices.Reverse(list)
 	recs := make([]map[string]any, len(list))
 	for i, in := range list {
-		recs[i] = inspectionRecord(in, in.MinutesNumber)
+		recs[i] = inspectionRecord(in)
 	}
 	data := sheet.Data{
 		Values: map[string]any{
