@@ -106,15 +106,11 @@ func (s *Server) cutOff() vanthu.CutOff {
 	return s.cfg.ReportCutOff
 }
 
-// requestReport asks for the report of in and enqueues its generation. A
-// failed enqueue does not undo the request: the row says generating, and
-// the worker's sweep enqueues it within ten minutes.
-func (s *Server) requestReport(r *http.Request, in periodInput) (vanthu.Report, error) {
+// requestReport asks for the report of p, a valid period, and enqueues
+// its generation. A failed enqueue does not undo the request: the row
+// says generating, and the worker's sweep enqueues it within ten minutes.
+func (s *Server) requestReport(r *http.Request, p vanthu.Period) (vanthu.Report, error) {
 	rs, err := s.reports()
-	if err != nil {
-		return vanthu.Report{}, err
-	}
-	p, err := s.period(in)
 	if err != nil {
 		return vanthu.Report{}, err
 	}
@@ -151,7 +147,15 @@ func (s *Server) apiCreateReport(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	rep, err := s.requestReport(r, in)
+	// Unconfigured reports answer 503 before the period is judged.
+	if _, err := s.reports(); err != nil {
+		return err
+	}
+	p, err := s.period(in)
+	if err != nil {
+		return err
+	}
+	rep, err := s.requestReport(r, p)
 	if err != nil {
 		return err
 	}
@@ -199,14 +203,14 @@ func (s *Server) apiGetReport(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// regenerate asks for a new generation of the report at the path.
+// regenerate asks for a new generation of the report at the path, whose
+// period was checked when it was first asked for.
 func (s *Server) regenerate(r *http.Request) (vanthu.Report, error) {
 	rep, err := s.pathReport(r)
 	if err != nil {
 		return rep, err
 	}
-	p := rep.Period
-	return s.requestReport(r, periodInput{Year: p.Year, Kind: string(p.Kind), Quarter: p.Quarter, CutOff: string(p.CutOff)})
+	return s.requestReport(r, rep.Period)
 }
 
 func (s *Server) apiRegenerateReport(w http.ResponseWriter, r *http.Request) error {
@@ -415,8 +419,10 @@ func (s *Server) pageCreateReport(w http.ResponseWriter, r *http.Request) error 
 	var cerr error
 	if len(ps) > 0 {
 		cerr = vanthu.Invalid("Kỳ báo cáo không hợp lệ.", ps...)
+	} else if p, perr := s.period(in); perr != nil {
+		cerr = perr
 	} else {
-		rep, cerr = s.requestReport(r, in)
+		rep, cerr = s.requestReport(r, p)
 	}
 	switch code := vanthu.ErrorCodeOf(cerr); code {
 	case "":
@@ -437,7 +443,6 @@ func (s *Server) pageCreateReport(w http.ResponseWriter, r *http.Request) error 
 // reportPage is the data of one report's page.
 type reportPage struct {
 	Report   reportJSON
-	Figures  *vanthu.ReportFigures
 	Rows     []figureRow
 	Tasks    string // next tasks, one per line, for the textarea
 	Span     string // "từ ngày 01/10/2026 đến ngày 31/12/2026"
@@ -495,7 +500,7 @@ func headline(f *vanthu.ReportFigures) []figureRow {
 func (s *Server) reportPage(r *http.Request, rep vanthu.Report) reportPage {
 	me, _ := userFrom(r.Context())
 	return reportPage{
-		Report: reportView(rep), Figures: rep.Figures, Rows: headline(rep.Figures),
+		Report: reportView(rep), Rows: headline(rep.Figures),
 		Tasks:   strings.Join(rep.Narrative.NextTasks, "\n"),
 		Span:    periodSpan(rep.Period),
 		CanEdit: me.Role.Allowed(editors...) && rep.State != vanthu.ReportIssued,
