@@ -15,6 +15,7 @@ import (
 	"github.com/sonoivu/vanthu/internal/memstat"
 	"github.com/sonoivu/vanthu/internal/render"
 	"github.com/sonoivu/vanthu/internal/report"
+	"github.com/sonoivu/vanthu/internal/seed"
 	"github.com/sonoivu/vanthu/internal/store"
 	"github.com/sonoivu/vanthu/templates"
 )
@@ -129,8 +130,8 @@ func fillQuarter(ctx context.Context, st *store.Store, n, inspections, persons, 
 	if err := st.CreateDocument(ctx, &minutes, "bench"); err != nil {
 		return err
 	}
-	codes := []string{"vang-khong-ly-do", "di-muon-ve-som", "khong-deo-the", "trang-phuc", "viec-rieng", "hut-thuoc", "thai-do"}
-	handlings := []string{"nhac-nho", "kiem-diem", "phe-binh", "cc-khien-trach"}
+	codes := seed.CatalogCodes(vanthu.CatalogViolation)
+	handlings := seed.CatalogCodes(vanthu.CatalogHandling)
 	from, until := benchReportPeriod.Range()
 	span := until.Sub(from) - 24*time.Hour
 	for i := range inspections {

@@ -126,10 +126,13 @@ func dev(ctx context.Context, cfg config.Config, logger *slog.Logger, out io.Wri
 	if err != nil {
 		return err
 	}
-	if seeded {
-		if err := seedQuarter(ctx, cfg, st, h); err != nil {
-			return err
-		}
+	// Each sample quarter is seeded unless it has inspections already, so
+	// a later start fills the quarters that ended since. A failure (a
+	// VANTHU_TEMPLATES_DIR template that cannot make the minutes, say)
+	// must not keep dev from starting.
+	if err := seedQuarter(ctx, cfg, st, h); err != nil {
+		logger.Warn("sample quarters not seeded; set VANTHU_DEV_SAMPLE_QUARTERS=0 to skip them, or fix the cause and start on an empty database",
+			slog.String("error", err.Error()))
 	}
 	wsrv, mux := worker.NewServer(rdb, worker.ServerConfig{
 		Concurrency: cfg.Concurrency, ShutdownTimeout: cfg.ShutdownTimeout, Logger: logger, Metrics: reg,
@@ -296,10 +299,13 @@ func devSecret(file string) (string, error) {
 }
 
 // seedQuarter fills the quarters that ended last (two by default,
-// VANTHU_DEV_SAMPLE_QUARTERS) with directives and signed inspection
-// minutes, made by the same services as real ones at past times, so that
-// a fresh instance has a quarterly report to show.
+// VANTHU_DEV_SAMPLE_QUARTERS) that have no inspections yet with directives
+// and signed inspection minutes, made by the same services as real ones at
+// past times, so that a fresh instance has a quarterly report to show.
 func seedQuarter(ctx context.Context, cfg config.Config, st *store.Store, h *worker.Handlers) error {
+	if cfg.DevSampleQuarters == 0 {
+		return nil
+	}
 	dir, err := newDirectives(cfg, st)
 	if err != nil {
 		return err

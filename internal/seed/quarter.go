@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/sonoivu/vanthu"
@@ -24,6 +25,7 @@ type QuarterStore interface {
 	MarkSent(ctx context.Context, id int64, messageID string, at time.Time) error
 	ApplyEvidence(ctx context.Context, ev vanthu.Evidence) (applied bool, err error)
 	CreateInspection(ctx context.Context, in *vanthu.Inspection, actor string) error
+	ListInspections(ctx context.Context, f vanthu.InspectionFilter) ([]vanthu.Inspection, error)
 }
 
 // QuarterActions are the steps seeding borrows from the services, so that
@@ -53,21 +55,49 @@ var (
 	givenNames  = []string{"An", "Bình", "Cường", "Dũng", "Hạnh", "Hùng", "Hương", "Khoa", "Lan", "Long", "Mai", "Nam", "Phúc", "Quyên", "Sơn", "Tâm", "Thảo", "Trí", "Tuấn", "Vy"}
 	positions   = []string{"Chuyên viên", "Công chức Văn phòng – Thống kê", "Công chức Tư pháp – Hộ tịch", "Viên chức", "Phó Trưởng phòng", "Công chức Địa chính"}
 	sections    = []string{"Bộ phận Một cửa", "Văn phòng", "Phòng Kinh tế", "Phòng Văn hóa – Xã hội", "Trung tâm Phục vụ hành chính công"}
-	violations  = []string{"vang-khong-ly-do", "vang-khong-ly-do", "di-muon-ve-som", "di-muon-ve-som", "khong-deo-the", "viec-rieng", "trang-phuc", "hut-thuoc", "thai-do"}
 )
 
+// The violations recorded from the attendance count; a sample inspection
+// finds a few of the others too.
+const (
+	violationAbsent = "vang-khong-ly-do"
+	violationLate   = "di-muon-ve-som"
+)
+
+var otherViolations = CatalogCodes(vanthu.CatalogViolation, violationAbsent, violationLate)
+
+// CatalogCodes are the codes of kind in vanthu.DefaultCatalog, in its
+// order, less those in except: what sample and benchmark data may record.
+func CatalogCodes(kind vanthu.CatalogKind, except ...string) []string {
+	var codes []string
+	for _, e := range vanthu.DefaultCatalog() {
+		if e.Kind == kind && !slices.Contains(except, e.Code) {
+			codes = append(codes, e.Code)
+		}
+	}
+	return codes
+}
+
 // Quarter seeds period p (which must have ended) on behalf of the clerk
-// and the inspector of Accounts.
+// and the inspector of Accounts, unless an inspection already started in
+// p: the quarter was seeded before, or holds the developer's own records.
+// A failed attempt leaves what it made; it is made again, directives
+// included, only if that was no inspection.
 func Quarter(ctx context.Context, st QuarterStore, p vanthu.Period, act QuarterActions) error {
 	rng := rand.New(rand.NewPCG(uint64(p.Year), uint64(p.Quarter)+7))
 	from, until := p.Range()
+	if ins, err := st.ListInspections(ctx, vanthu.InspectionFilter{From: &from, Until: &until, Limit: 1}); err != nil {
+		return fmt.Errorf("seed quarter: %w", err)
+	} else if len(ins) > 0 {
+		return nil
+	}
 	clerk, err := st.GetUserByUsername(ctx, "vanthu")
 	if err != nil {
-		return fmt.Errorf("seed quarter: %w", err)
+		return fmt.Errorf("seed quarter: sample clerk 'vanthu': %w", err)
 	}
 	inspector, err := st.GetUserByUsername(ctx, "kiemtra")
 	if err != nil {
-		return fmt.Errorf("seed quarter: %w", err)
+		return fmt.Errorf("seed quarter: sample inspector 'kiemtra': %w", err)
 	}
 	units, err := st.ListUnits(ctx, vanthu.UnitFilter{ActiveOnly: true})
 	if err != nil {
@@ -207,19 +237,19 @@ func sampleInspection(rng *rand.Rand, u vanthu.Unit, start time.Time, surprise b
 			Violation: code, SeenAt: &seen,
 		})
 		h := "nhac-nho"
-		if code == "vang-khong-ly-do" {
+		if code == violationAbsent {
 			h = "kiem-diem"
 		}
 		in.Handling = append(in.Handling, vanthu.Handling{Code: h, Person: name})
 	}
 	for range a.AbsentUnexcused {
-		add("vang-khong-ly-do")
+		add(violationAbsent)
 	}
 	for range a.Late {
-		add("di-muon-ve-som")
+		add(violationLate)
 	}
 	for range rng.IntN(3) {
-		add(violations[4+rng.IntN(len(violations)-4)])
+		add(otherViolations[rng.IntN(len(otherViolations))])
 	}
 	if len(in.Findings) == 0 {
 		in.Conclusions = "Đơn vị chấp hành tốt kỷ luật, kỷ cương hành chính; cán bộ, công chức có mặt đầy đủ, đeo thẻ, trang phục đúng quy định."

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -97,13 +98,58 @@ func TestQuarter(t *testing.T) {
 		t.Fatalf("inspections %d, %v; want 18", len(ins), err)
 	}
 	findings := 0
+	others := map[string]bool{}
 	for _, in := range ins {
 		if in.State != vanthu.InspectionFinalized || in.StartedAt.Before(from) || !in.StartedAt.Before(until) {
 			t.Errorf("inspection %d: %s at %v", in.ID, in.State, in.StartedAt)
 		}
 		findings += len(in.Findings)
+		for _, f := range in.Findings {
+			if f.Violation != "vang-khong-ly-do" && f.Violation != "di-muon-ve-som" {
+				others[f.Violation] = true
+			}
+		}
 	}
 	if findings == 0 {
 		t.Error("no findings: the report would have no violations")
+	}
+	if len(others) < 3 {
+		t.Errorf("violations other than absence and lateness: %v; want several kinds", others)
+	}
+
+	// A second start finds the quarter seeded and adds nothing.
+	if err := seed.Quarter(ctx, st, p, act); err != nil {
+		t.Fatalf("Quarter again: %v", err)
+	}
+	if docs, _ := st.ListDocuments(ctx, store.DocumentFilter{Kind: vanthu.KindDirective}); len(docs) != 3 {
+		t.Errorf("directives after seeding again: %d; want 3", len(docs))
+	}
+	if ins, _ := st.ListInspections(ctx, vanthu.InspectionFilter{Limit: -1}); len(ins) != 18 {
+		t.Errorf("inspections after seeding again: %d; want 18", len(ins))
+	}
+	// The quarter before has no inspections: it is seeded.
+	if err := seed.Quarter(ctx, st, p.Previous(), act); err != nil {
+		t.Fatalf("Quarter %v: %v", p.Previous(), err)
+	}
+	if ins, _ := st.ListInspections(ctx, vanthu.InspectionFilter{Limit: -1}); len(ins) != 36 {
+		t.Errorf("inspections after seeding the quarter before: %d; want 36", len(ins))
+	}
+}
+
+// TestCatalogCodes: the codes are the catalog's of that kind, in order,
+// less the exceptions.
+func TestCatalogCodes(t *testing.T) {
+	var want []string
+	for _, e := range vanthu.DefaultCatalog() {
+		if e.Kind == vanthu.CatalogViolation && e.Code != "vang-khong-ly-do" {
+			want = append(want, e.Code)
+		}
+	}
+	if got := seed.CatalogCodes(vanthu.CatalogViolation, "vang-khong-ly-do"); !slices.Equal(got, want) {
+		t.Errorf("CatalogCodes(violation) = %v; want %v", got, want)
+	}
+	hs := seed.CatalogCodes(vanthu.CatalogHandling)
+	if len(hs) == 0 || !slices.Contains(hs, "nhac-nho") || slices.Contains(hs, "thai-do") {
+		t.Errorf("CatalogCodes(handling) = %v", hs)
 	}
 }
