@@ -180,7 +180,7 @@ func (p Period) Validate(now time.Time) error {
 		ps = append(ps, Problem{Field: "cutoff", Message: fmt.Sprintf("Quy tắc chốt số liệu không hợp lệ: %q (calendar, 15-14).", string(p.CutOff))})
 	}
 	if p.Year < 2000 || p.Year > 2100 {
-		ps = append(ps, Problem{Field: "year", Message: fmt.Sprintf("Năm không hợp lệ: %d.", p.Year)})
+		ps = append(ps, Problem{Field: "year", Message: fmt.Sprintf("Năm phải từ 2000 đến 2100 (nhận được %d).", p.Year)})
 	}
 	if len(ps) == 0 {
 		if from, _ := p.Range(); from.After(now) {
@@ -198,15 +198,10 @@ func (p Period) Validate(now time.Time) error {
 // before now's date in Location: the quarter a report is due for.
 func LastEndedQuarter(now time.Time, c CutOff) Period {
 	day := now.In(Location)
+	// The calendar quarter of day has started under either rule (15-14
+	// starts earlier); step back until one has ended. On 20 December under
+	// 15-14 that is quarter IV itself, which ended on the 14th.
 	p := QuarterPeriod(day.Year(), (int(day.Month())-1)/3+1, c)
-	// Under 15-14, 20 December already belongs to quarter I of next year.
-	for {
-		from, _ := p.Range()
-		if !from.After(day) {
-			break
-		}
-		p = p.Previous()
-	}
 	for {
 		if _, until := p.Range(); !until.After(day) {
 			return p
