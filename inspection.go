@@ -110,14 +110,28 @@ func (a Attendance) problems() []Problem {
 // Percent formats part of whole the way Vietnamese reports write rates:
 // two decimals with a comma, "78,54%"; "0,00%" when whole is 0.
 func Percent(part, whole int) string {
+	return Hundredths(BasisPoints(part, whole)) + "%"
+}
+
+// BasisPoints is part/whole in hundredths of a percent, rounded half up in
+// integers so that the same counts always print the same figure: 333 of
+// 424 is 7854. It is 0 when whole is 0. Percent prints it; a change of
+// rate is the difference of two.
+func BasisPoints(part, whole int) int64 {
 	if whole <= 0 {
-		return "0,00%"
+		return 0
 	}
-	// Rounded half up in hundredths of a percent, in integers, so that
-	// the same counts always print the same figure.
-	bp := (int64(part)*100000/int64(whole) + 5) / 10
-	s := strconv.FormatInt(bp/100, 10) + "," + fmt.Sprintf("%02d", bp%100) + "%"
-	return s
+	return (int64(part)*100000/int64(whole) + 5) / 10
+}
+
+// Hundredths writes n hundredths with two decimals and a comma, as
+// Percent writes a rate without its "%": 7854 is "78,54", -5 is "-0,05".
+func Hundredths(n int64) string {
+	sign := ""
+	if n < 0 {
+		sign, n = "-", -n
+	}
+	return sign + strconv.FormatInt(n/100, 10) + "," + fmt.Sprintf("%02d", n%100)
 }
 
 // CheckResult is the outcome of one checklist item.

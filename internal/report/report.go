@@ -152,9 +152,9 @@ func Data(f vanthu.ReportFigures, n vanthu.ReportNarrative) map[string]any {
 		"Direction":       direction,
 		"Inspections":     inspections,
 		"Summary":         summary,
-		"Violations":      list(violations),
+		"Violations":      codeData(violations),
 		"ViolationsTotal": map[string]any{"Count": violTotal, "Previous": violPrev, "Change": signed(violTotal - violPrev)},
-		"Handling":        list(handling),
+		"Handling":        codeData(handling),
 		"HandlingTotal":   map[string]any{"Count": handTotal, "Previous": handPrev, "Change": signed(handTotal - handPrev)},
 		"Assessment":      paragraphs(n.Assessment),
 		"NextTasks":       clean(n.NextTasks),
@@ -221,31 +221,55 @@ func summaryRow(name string, cur, prev int, kind string, whole, prevWhole int) m
 	return map[string]any{"Name": name, "Current": c, "Previous": p, "Change": signed(cur - prev)}
 }
 
+// codeRow is one violation type or handling form with its count in this
+// period and in the previous one.
+type codeRow struct {
+	Code, Name      string
+	Count, Previous int
+}
+
 // compareCodes joins the counts of this period and the previous one by
 // code, in this period's order then the codes found only before, and
 // returns the rows with their totals.
-func compareCodes(cur, prev []vanthu.CodeCount) (rows []any, total, prevTotal int) {
+func compareCodes(cur, prev []vanthu.CodeCount) (rows []codeRow, total, prevTotal int) {
 	before := map[string]int{}
 	for _, c := range prev {
 		before[c.Code] += c.Count
 		prevTotal += c.Count
 	}
 	seen := map[string]bool{}
-	add := func(code, name string, n, p int) {
-		rows = append(rows, map[string]any{"Code": code, "Name": name, "Count": n, "Previous": p, "Change": signed(n - p)})
-	}
 	for _, c := range cur {
 		seen[c.Code] = true
 		total += c.Count
-		add(c.Code, c.Name, c.Count, before[c.Code])
+		rows = append(rows, codeRow{c.Code, c.Name, c.Count, before[c.Code]})
 	}
 	for _, c := range prev {
 		if !seen[c.Code] {
 			seen[c.Code] = true
-			add(c.Code, c.Name, 0, before[c.Code])
+			rows = append(rows, codeRow{c.Code, c.Name, 0, before[c.Code]})
 		}
 	}
 	return rows, total, prevTotal
+}
+
+// codeData is rows as the report template reads them, with the change of
+// each ("+4", "-7").
+func codeData(rows []codeRow) []any {
+	out := []any{}
+	for _, r := range rows {
+		out = append(out, map[string]any{"Code": r.Code, "Name": r.Name, "Count": r.Count, "Previous": r.Previous, "Change": signed(r.Count - r.Previous)})
+	}
+	return out
+}
+
+// codeSheetRows is rows as a sheet of the annex workbook records them,
+// the name in the column named by nameKey.
+func codeSheetRows(nameKey string, rows []codeRow) []map[string]any {
+	var out []map[string]any
+	for _, r := range rows {
+		out = append(out, map[string]any{nameKey: r.Name, "Count": r.Count, "Previous": r.Previous})
+	}
+	return out
 }
 
 // change says how a count moved: "tăng 4", "giảm 3", "không thay đổi".
@@ -259,24 +283,11 @@ func change(cur, prev int) string {
 	return "không thay đổi"
 }
 
-// basisPoints is part/whole in hundredths of a percent, rounded as
-// vanthu.Percent rounds.
-func basisPoints(part, whole int) int64 {
-	if whole <= 0 {
-		return 0
-	}
-	return (int64(part)*100000/int64(whole) + 5) / 10
-}
-
 // rateChange says how a rate moved, in percentage points: "tăng 1,25 điểm
 // phần trăm".
 func rateChange(part, whole, prevPart, prevWhole int) string {
-	diff := basisPoints(part, whole) - basisPoints(prevPart, prevWhole)
-	abs := diff
-	if abs < 0 {
-		abs = -abs
-	}
-	pts := strconv.FormatInt(abs/100, 10) + "," + fmt.Sprintf("%02d", abs%100) + " điểm phần trăm"
+	diff := vanthu.BasisPoints(part, whole) - vanthu.BasisPoints(prevPart, prevWhole)
+	pts := vanthu.Hundredths(max(diff, -diff)) + " điểm phần trăm"
 	switch {
 	case diff > 0:
 		return "tăng " + pts
@@ -297,22 +308,10 @@ func signed(n int) string {
 	return "0"
 }
 
-// number groups thousands with ".", as Vietnamese documents do.
+// number groups thousands with ".", as the templates' num does.
 func number(n int) string {
-	s := strconv.Itoa(n)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	if neg {
-		b.WriteByte('-')
-	}
-	for i, r := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte('.')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
+	s, _ := templates.Number(n) // an int is always a number
+	return s
 }
 
 // paragraphs splits clerk text into paragraphs at line breaks, dropping
@@ -391,7 +390,7 @@ func DefaultNarrative(f vanthu.ReportFigures) vanthu.ReportNarrative {
 		}
 	}
 	if top.Count > 0 {
-		a = append(a, fmt.Sprintf("Vi phạm phổ biến nhất là %s (%s trường hợp).", lowerFirst(top.Name), number(top.Count)))
+		a = append(a, fmt.Sprintf("Vi phạm phổ biến nhất là %s (%s trường hợp).", templates.LowerFirst(top.Name), number(top.Count)))
 	}
 	if d.Dispatches > 0 {
 		s := fmt.Sprintf("Tỷ lệ văn bản chỉ đạo được xác nhận đúng hạn đạt %s", vanthu.Percent(d.AckOnTime, d.Dispatches))
@@ -415,15 +414,6 @@ func DefaultNarrative(f vanthu.ReportFigures) vanthu.ReportNarrative {
 		proposal = "Đề nghị Ủy ban nhân dân tỉnh chỉ đạo thủ trưởng các cơ quan, đơn vị có cán bộ, công chức, viên chức vi phạm tổ chức kiểm điểm, xử lý theo quy định và chịu trách nhiệm liên đới theo Chỉ thị của Ủy ban nhân dân tỉnh."
 	}
 	return vanthu.ReportNarrative{Assessment: strings.Join(a, " "), NextTasks: tasks, Proposals: proposal}
-}
-
-// lowerFirst lowers the first letter only, to continue a sentence.
-func lowerFirst(s string) string {
-	r, n := utf8.DecodeRuneInString(s)
-	if r == utf8.RuneError {
-		return s
-	}
-	return string(unicode.ToLower(r)) + s[n:]
 }
 
 // Workbook writes the annex workbook: the "annexes" template filled with
@@ -531,7 +521,7 @@ func WorkbookData(f vanthu.ReportFigures) sheet.Data {
 	values["PresentRate"] = fraction(in.Present, in.Listed)
 	values["PrevPresentRate"] = fraction(pin.Present, pin.Listed)
 
-	var b1, b2, b3, b4, sum []map[string]any
+	var b1, b2, b4 []map[string]any
 	for _, r := range f.InspectionRows {
 		b1 = append(b1, map[string]any{
 			"Unit": r.UnitName, "Date": wall(r.StartedAt), "Form": form(r.Surprise), "Staff": r.Listed, "Present": r.Present,
@@ -541,22 +531,16 @@ func WorkbookData(f vanthu.ReportFigures) sheet.Data {
 	for _, r := range f.UnitViolations {
 		b2 = append(b2, map[string]any{"Unit": r.UnitName, "Violation": r.Name, "Count": r.Count})
 	}
-	rows, _, _ := compareCodes(f.Handling, prev.Handling)
-	for _, r := range rows {
-		m := r.(map[string]any)
-		b3 = append(b3, map[string]any{"Handling": m["Name"], "Count": m["Count"], "Previous": m["Previous"]})
-	}
+	handling, _, _ := compareCodes(f.Handling, prev.Handling)
+	b3 := codeSheetRows("Handling", handling)
 	for _, r := range f.ReceiptRows {
 		b4 = append(b4, map[string]any{
 			"Unit": r.UnitName, "Documents": r.Dispatches, "Received": r.Received, "Read": r.Read,
 			"Acknowledged": r.Acknowledged, "Late": r.Late, "Overdue": r.Overdue,
 		})
 	}
-	rows, _, _ = compareCodes(f.Violations, prev.Violations)
-	for _, r := range rows {
-		m := r.(map[string]any)
-		sum = append(sum, map[string]any{"Violation": m["Name"], "Count": m["Count"], "Previous": m["Previous"]})
-	}
+	violations, _, _ := compareCodes(f.Violations, prev.Violations)
+	sum := codeSheetRows("Violation", violations)
 	return sheet.Data{
 		Values: values,
 		Rows: map[string][]map[string]any{
