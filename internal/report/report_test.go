@@ -163,6 +163,41 @@ func TestBodyWithoutPreviousOrViolations(t *testing.T) {
 	}
 }
 
+// TestBodyHandlingOnlyBefore: no handling this period but some in the
+// previous one. The report says there was none, by how much that is
+// down, and keeps the comparison table; it does not announce "0 cases,
+// of which:" over an empty list.
+func TestBodyHandlingOnlyBefore(t *testing.T) {
+	s := service(t)
+	f := sampleFigures()
+	f.Handling = nil
+	body, err := s.Body(f, DefaultNarrative(f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(body, "### 4. Kết quả xử lý")
+	section, _, _ = strings.Cut(section, "## III.")
+	if strings.Contains(section, "Đã đề xuất xử lý") || strings.Contains(section, "trong đó:") {
+		t.Errorf("section 4 announces cases it does not have:\n%s", section)
+	}
+	for _, want := range []string{
+		"Trong kỳ chưa có đề xuất xử lý (giảm 65 trường hợp so với quý III năm 2026).",
+		"Bảng 3. Hình thức xử lý so với kỳ trước:", "| 1 | Nhắc nhở | 0 | 38 | -38 |",
+		"| | **Tổng cộng** | **0** | **65** | **-65** |",
+	} {
+		if !strings.Contains(section, want) {
+			t.Errorf("section 4 lacks %q:\n%s", want, section)
+		}
+	}
+	doc, err := s.Draft(f, DefaultNarrative(f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := render.PDF(layout(doc, f.AsOf)); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestBodyEscapesClerkText(t *testing.T) {
 	s := service(t)
 	f := sampleFigures()
