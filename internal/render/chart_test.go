@@ -2,6 +2,7 @@ package render_test
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -153,29 +154,54 @@ func TestChartBarsAreProportional(t *testing.T) {
 	}
 }
 
+// TestChartOneSeriesAndPageBreak moves a one-series chart down a line at
+// a time: its labels must always be on one page, and at least once the
+// chart must have started on the next page although the text before it
+// ended on the previous one (it would have started low and been split).
 func TestChartOneSeriesAndPageBreak(t *testing.T) {
-	d := render.SampleDirective()
-	var b strings.Builder
-	// Fill most of page 1 so that the chart does not fit below.
-	for range 9 {
-		b.WriteString("Các cơ quan, đơn vị tiếp tục quán triệt, thực hiện nghiêm kỷ luật, kỷ cương hành chính; thủ trưởng chịu trách nhiệm trước cấp trên về việc chấp hành của cán bộ, công chức, viên chức thuộc quyền quản lý.\n\n")
-	}
-	b.WriteString("```chart\nMột | 10\nHai | 5\nBa | 2,5\nBốn | 7\nNăm | 1\nSáu | 3\n```\n")
-	d.Body = b.String()
-	pdf := renderPDF(t, d)
-	ws := words(bbox(t, pdf))
-	var pages []int
-	for _, w := range ws {
-		switch w.text {
-		case "Một", "Sáu":
-			pages = append(pages, w.page)
+	labels := []string{"Một", "Hai", "Ba", "Bốn", "Năm", "Sáu"}
+	moved := false
+	var first []byte
+	for k := range 40 {
+		d := render.SampleDirective()
+		var b strings.Builder
+		for i := range k {
+			fmt.Fprintf(&b, "Đoạn văn thứ %d của phần mở đầu, đủ dài để chiếm trọn một dòng của trang văn bản hành chính.\n\n", i+1)
 		}
+		b.WriteString("Số liệu từng chỉ tiêu như sau:\n\n")
+		b.WriteString("```chart\nMột | 10\nHai | 5\nBa | 2,5\nBốn | 7\nNăm | 1\nSáu | 3\n```\n\nĐoạn kết thúc.\n")
+		d.Body = b.String()
+		pdf := renderPDF(t, d)
+		if first == nil {
+			first = pdf
+		}
+		pages := map[string][]int{}
+		for _, w := range words(bbox(t, pdf)) {
+			pages[w.text] = append(pages[w.text], w.page)
+		}
+		if len(pages["sau:"]) != 1 {
+			t.Fatalf("%d paragraphs before: the line before the chart is on pages %v, want one", k, pages["sau:"])
+		}
+		chartPage := 0
+		for _, l := range labels {
+			p := pages[l]
+			if len(p) != 1 {
+				t.Fatalf("%d paragraphs before: label %q on pages %v, want once", k, l, p)
+			}
+			if chartPage == 0 {
+				chartPage = p[0]
+			}
+			if p[0] != chartPage {
+				t.Fatalf("%d paragraphs before: %q on page %d, %q on page %d: the chart is split", k, labels[0], chartPage, l, p[0])
+			}
+		}
+		moved = moved || chartPage > pages["sau:"][0]
 	}
-	if len(pages) != 2 || pages[0] != pages[1] {
-		t.Errorf("chart labels on pages %v, want the chart whole on one page", pages)
+	if !moved {
+		t.Fatal("the chart never moved to the next page: the test proves nothing")
 	}
 	var bars []rect
-	for _, r := range filledRects(t, pdf) {
+	for _, r := range filledRects(t, first) {
 		if math.Abs(r.h-4.2*mm) < 0.1 {
 			bars = append(bars, r)
 		}
