@@ -379,9 +379,12 @@ type Report struct {
 	Figures    *ReportFigures  `json:"figures,omitempty"`
 	Narrative  ReportNarrative `json:"narrative"`
 	DocumentID int64           `json:"document_id,omitempty"` // the BC draft, then the issued report
-	CreatedBy  int64           `json:"created_by,omitempty"`  // 0: the scheduler
-	CreatedAt  time.Time       `json:"created_at"`
-	UpdatedAt  time.Time       `json:"updated_at"`
+	// HasWorkbook says a generation has finished: the annex workbook (and
+	// the draft laid out with it) can be downloaded.
+	HasWorkbook bool      `json:"has_workbook"`
+	CreatedBy   int64     `json:"created_by,omitempty"` // 0: the scheduler
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
 }
 
 // Holidays are the dates ("2006-01-02" in Location) on which offices are

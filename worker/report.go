@@ -56,7 +56,7 @@ type ReportStore interface {
 	RequestReport(ctx context.Context, p vanthu.Period, createdBy int64, actor string) (vanthu.Report, error)
 	GeneratingReports(ctx context.Context) ([]vanthu.Report, error)
 	SetReportProgress(ctx context.Context, id int64, gen, progress int) (bool, error)
-	FinishReport(ctx context.Context, id int64, gen int, f *vanthu.ReportFigures, n *vanthu.ReportNarrative, documentID int64, workbook []byte) (bool, error)
+	FinishReport(ctx context.Context, id int64, gen int, f *vanthu.ReportFigures, n *vanthu.ReportNarrative, workbook []byte) (bool, error)
 	FailReport(ctx context.Context, id int64, gen int, message string) error
 	ReportFigures(ctx context.Context, p vanthu.Period, asOf time.Time) (vanthu.ReportFigures, error)
 	EachCheckedPerson(ctx context.Context, p vanthu.Period, fn func(vanthu.CheckedPerson) error) error
@@ -168,14 +168,12 @@ func (s *Reports) generate(ctx context.Context, r vanthu.Report, now time.Time, 
 		n = report.DefaultNarrative(f)
 		narrative = &n
 	}
-	docID, err := s.saveDraft(ctx, r, f, n, log)
-	if err != nil {
+	// No progress step between the draft and the finish: a draft issued
+	// right after it was laid out gets the workbook that goes with it.
+	if err := s.saveDraft(ctx, r, f, n, log); err != nil {
 		return err
 	}
-	if err := progress(95); err != nil {
-		return err
-	}
-	ok, err := s.Store.FinishReport(ctx, r.ID, r.Generation, &f, narrative, docID, wb.Bytes())
+	ok, err := s.Store.FinishReport(ctx, r.ID, r.Generation, &f, narrative, wb.Bytes())
 	if err == nil && !ok {
 		return errStaleGeneration
 	}
@@ -187,39 +185,36 @@ func (s *Reports) generate(ctx context.Context, r vanthu.Report, now time.Time, 
 // set in it (the frame, the signer, the recipients) and gets the new
 // subject and body; an issued or missing one is replaced by a new draft,
 // linked to the report as it is created.
-func (s *Reports) saveDraft(ctx context.Context, r vanthu.Report, f vanthu.ReportFigures, n vanthu.ReportNarrative, log *slog.Logger) (int64, error) {
+func (s *Reports) saveDraft(ctx context.Context, r vanthu.Report, f vanthu.ReportFigures, n vanthu.ReportNarrative, log *slog.Logger) error {
 	d, err := s.Layout.Draft(f, n)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	if r.DocumentID != 0 {
 		old, err := s.Store.GetDocument(ctx, r.DocumentID)
 		if err != nil && vanthu.ErrorCodeOf(err) != vanthu.ENotFound {
-			return 0, err
+			return err
 		}
 		if err == nil && old.State == vanthu.StateDraft {
 			old.Subject, old.Content.Body = d.Subject, d.Content.Body
-			if err := s.Store.UpdateDraft(ctx, &old, "system"); err != nil {
-				return 0, err
-			}
-			return old.ID, nil
+			return s.Store.UpdateDraft(ctx, &old, "system")
 		}
 	}
 	ids, err := s.recipients(ctx, r, log)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	d.Content.Audience = vanthu.Audience{UnitIDs: ids}
 	if d.CreatedBy = r.CreatedBy; d.CreatedBy == 0 {
 		if d.CreatedBy, err = s.owner(ctx); err != nil {
-			return 0, err
+			return err
 		}
 	}
 	ok, err := s.Store.CreateReportDraft(ctx, r.ID, r.Generation, &d, "system")
 	if err == nil && !ok {
-		return 0, errStaleGeneration
+		return errStaleGeneration
 	}
-	return d.ID, err
+	return err
 }
 
 // recipients resolves the configured leadership units. A code that names
@@ -245,9 +240,12 @@ func (s *Reports) recipients(ctx context.Context, r vanthu.Report, log *slog.Log
 // owner is the user a scheduled report's draft is created by.
 func (s *Reports) owner(ctx context.Context) (int64, error) {
 	if s.Owner == "" {
-		return 0, vanthu.Errorf(vanthu.EInvalid, "Chưa cấu hình người lập báo cáo định kỳ (VANTHU_REPORT_OWNER).")
+		return 0, vanthu.Errorf(vanthu.EInvalid, "Chưa cấu hình tài khoản lập báo cáo định kỳ (VANTHU_REPORT_OWNER): hãy cấu hình, hoặc bấm “Lập lại” để lập báo cáo dưới tên mình.")
 	}
 	u, err := s.Store.GetUserByUsername(ctx, s.Owner)
+	if vanthu.ErrorCodeOf(err) == vanthu.ENotFound {
+		return 0, vanthu.Errorf(vanthu.EInvalid, "Tài khoản lập báo cáo định kỳ VANTHU_REPORT_OWNER=%q không có: hãy sửa cấu hình, hoặc bấm “Lập lại” để lập báo cáo dưới tên mình.", s.Owner)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("report owner %q: %w", s.Owner, err)
 	}

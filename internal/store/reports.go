@@ -31,7 +31,13 @@ func errReportIssued() *vanthu.Error {
 // reportColumns are read by scanReport; the document's state says whether
 // the report was issued.
 const reportColumns = `r.id, r.year, r.kind, r.quarter, r.cutoff, r.state, r.generation, r.progress, r.error,
-	r.narrative, r.document_id, r.created_by, r.created_at, r.updated_at, COALESCE(d.state, '')`
+	r.narrative, r.document_id, r.created_by, r.created_at, r.updated_at, COALESCE(d.state, ''),
+	CASE WHEN r.workbook IS NULL THEN 0 ELSE 1 END`
+
+// notIssued is true of a reports row whose document is not issued: once
+// the clerk issues the draft, a generation at work stops and changes
+// nothing more.
+const notIssued = `NOT EXISTS (SELECT 1 FROM documents d WHERE d.id = reports.document_id AND d.state = 'issued')`
 
 const reportFrom = ` FROM reports r LEFT JOIN documents d ON d.id = r.document_id`
 
@@ -50,9 +56,10 @@ func scanReport(sc scanner, figures *sql.NullString) (vanthu.Report, error) {
 		narrative, docSt string
 		doc, by          sql.NullInt64
 		created, updated int64
+		workbook         int
 	)
 	dest := []any{&r.ID, &r.Period.Year, &kind, &r.Period.Quarter, &cutoff, &st, &r.Generation, &r.Progress, &r.Error,
-		&narrative, &doc, &by, &created, &updated, &docSt}
+		&narrative, &doc, &by, &created, &updated, &docSt, &workbook}
 	if figures != nil {
 		dest = append(dest, figures)
 	}
@@ -63,7 +70,7 @@ func scanReport(sc scanner, figures *sql.NullString) (vanthu.Report, error) {
 	if docSt == string(vanthu.StateIssued) {
 		r.State = vanthu.ReportIssued
 	}
-	r.DocumentID, r.CreatedBy = doc.Int64, by.Int64
+	r.DocumentID, r.CreatedBy, r.HasWorkbook = doc.Int64, by.Int64, workbook == 1
 	r.CreatedAt, r.UpdatedAt = fromMS(created), fromMS(updated)
 	if err := json.Unmarshal([]byte(narrative), &r.Narrative); err != nil {
 		return r, fmt.Errorf("report %d narrative: %w", r.ID, err)
@@ -77,26 +84,32 @@ func scanReport(sc scanner, figures *sql.NullString) (vanthu.Report, error) {
 // GetReport returns report id with its figures (nil until generated), or
 // ENotFound. The workbook is read separately (ReportWorkbook).
 func (s *Store) GetReport(ctx context.Context, id int64) (vanthu.Report, error) {
-	r, err := s.getReport(ctx, s.db, "r.id = ?", id)
+	r, err := s.getReport(ctx, s.db, true, "r.id = ?", id)
 	return r, dbError("get report", err)
 }
 
-// GetReportByPeriod returns the report of p, or ENotFound.
+// GetReportByPeriod returns the report of p without its figures, or
+// ENotFound.
 func (s *Store) GetReportByPeriod(ctx context.Context, p vanthu.Period) (vanthu.Report, error) {
-	r, err := s.getReport(ctx, s.db, periodCond, periodArgs(p)...)
+	r, err := s.getReport(ctx, s.db, false, periodCond, periodArgs(p)...)
 	return r, dbError("get report", err)
 }
 
-func (s *Store) getReport(ctx context.Context, q querier, cond string, args ...any) (vanthu.Report, error) {
-	var figures sql.NullString
-	r, err := scanReport(q.QueryRowContext(ctx, s.rebind("SELECT "+reportColumns+", r.figures"+reportFrom+" WHERE "+cond), args...), &figures)
+// getReport reads one report, with its figures when withFigures: they are
+// hundreds of kilobytes for a province, and most callers want the state.
+func (s *Store) getReport(ctx context.Context, q querier, withFigures bool, cond string, args ...any) (vanthu.Report, error) {
+	cols, figures := reportColumns, (*sql.NullString)(nil)
+	if withFigures {
+		cols, figures = cols+", r.figures", new(sql.NullString)
+	}
+	r, err := scanReport(q.QueryRowContext(ctx, s.rebind("SELECT "+cols+reportFrom+" WHERE "+cond), args...), figures)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, errReportNotFound()
 	}
 	if err != nil {
 		return r, err
 	}
-	if figures.Valid {
+	if figures != nil && figures.Valid {
 		r.Figures = new(vanthu.ReportFigures)
 		if err := json.Unmarshal([]byte(figures.String), r.Figures); err != nil {
 			return r, fmt.Errorf("report %d figures: %w", r.ID, err)
@@ -116,11 +129,12 @@ func (s *Store) ListReports(ctx context.Context, limit int) ([]vanthu.Report, er
 		func(sc scanner) (vanthu.Report, error) { return scanReport(sc, nil) }, limit)
 }
 
-// GeneratingReports lists the reports whose generation is not finished:
-// the sweep enqueues their task again in case it was lost.
+// GeneratingReports lists the reports whose generation is not finished
+// (nor stopped by issuing the draft): the sweep enqueues their task again
+// in case it was lost.
 func (s *Store) GeneratingReports(ctx context.Context) ([]vanthu.Report, error) {
 	return queryAll(ctx, s.db, "generating reports",
-		s.rebind("SELECT "+reportColumns+reportFrom+" WHERE r.state = ? ORDER BY r.id"),
+		s.rebind("SELECT "+reportColumns+reportFrom+" WHERE r.state = ? AND COALESCE(d.state, '') <> 'issued' ORDER BY r.id"),
 		func(sc scanner) (vanthu.Report, error) { return scanReport(sc, nil) }, string(vanthu.ReportGenerating))
 }
 
@@ -134,7 +148,7 @@ func (s *Store) RequestReport(ctx context.Context, p vanthu.Period, createdBy in
 	var r vanthu.Report
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
-		old, err := s.getReport(ctx, tx, periodCond, periodArgs(p)...)
+		old, err := s.getReport(ctx, tx, false, periodCond, periodArgs(p)...)
 		switch {
 		case vanthu.ErrorCodeOf(err) == vanthu.ENotFound:
 			var id int64
@@ -148,7 +162,7 @@ func (s *Store) RequestReport(ctx context.Context, p vanthu.Period, createdBy in
 			if err := s.reportEvent(ctx, tx, id, actor, "report_requested", map[string]any{"period": p.Key(), "generation": 1}); err != nil {
 				return err
 			}
-			r, err = s.getReport(ctx, tx, "r.id = ?", id)
+			r, err = s.getReport(ctx, tx, false, "r.id = ?", id)
 			return err
 		case err != nil:
 			return err
@@ -160,14 +174,26 @@ func (s *Store) RequestReport(ctx context.Context, p vanthu.Period, createdBy in
 			r = old
 			return nil
 		}
-		if _, err := tx.ExecContext(ctx, s.rebind(`UPDATE reports SET state = ?, generation = generation + 1, progress = 0, error = '', updated_at = ?
-			WHERE id = ?`), string(vanthu.ReportGenerating), toMS(now), old.ID); err != nil {
+		// The state condition keeps two requests at once on PostgreSQL to
+		// one new generation: the second finds the row generating already.
+		// A scheduled report (no creator) is adopted by the clerk who asks
+		// for it again, whose name then makes its draft.
+		res, err := tx.ExecContext(ctx, s.rebind(`UPDATE reports SET state = ?, generation = generation + 1, progress = 0, error = '',
+			created_by = COALESCE(created_by, ?), updated_at = ? WHERE id = ? AND state <> ?`),
+			string(vanthu.ReportGenerating), nullID(createdBy), toMS(now), old.ID, string(vanthu.ReportGenerating))
+		if err != nil {
 			return err
 		}
-		if err := s.reportEvent(ctx, tx, old.ID, actor, "report_requested", map[string]any{"period": p.Key(), "generation": old.Generation + 1}); err != nil {
+		n, err := res.RowsAffected()
+		if err != nil {
 			return err
 		}
-		r, err = s.getReport(ctx, tx, "r.id = ?", old.ID)
+		if n == 1 {
+			if err := s.reportEvent(ctx, tx, old.ID, actor, "report_requested", map[string]any{"period": p.Key(), "generation": old.Generation + 1}); err != nil {
+				return err
+			}
+		}
+		r, err = s.getReport(ctx, tx, false, "r.id = ?", old.ID)
 		return err
 	})
 	if err != nil && isUnique(err) {
@@ -186,9 +212,9 @@ func (s *Store) reportEvent(ctx context.Context, q querier, id int64, actor, act
 
 // SetReportProgress records how far generation gen of report id is
 // (0–100). It reports false when gen is no longer the current generating
-// one: the task should stop.
+// one, or the clerk has issued the report's draft: the task should stop.
 func (s *Store) SetReportProgress(ctx context.Context, id int64, gen, progress int) (bool, error) {
-	res, err := s.exec(ctx, s.rebind(`UPDATE reports SET progress = ?, updated_at = ? WHERE id = ? AND generation = ? AND state = ?`),
+	res, err := s.exec(ctx, s.rebind(`UPDATE reports SET progress = ?, updated_at = ? WHERE id = ? AND generation = ? AND state = ? AND `+notIssued),
 		progress, toMS(s.now()), id, gen, string(vanthu.ReportGenerating))
 	if err != nil {
 		return false, dbError("report progress", err)
@@ -198,10 +224,14 @@ func (s *Store) SetReportProgress(ctx context.Context, id int64, gen, progress i
 }
 
 // FinishReport ends generation gen of report id: its figures, the
-// narrative (kept as the clerk left it when n is nil), the draft document
-// and the workbook. It reports false, changing nothing, when gen is no
-// longer the current generating one.
-func (s *Store) FinishReport(ctx context.Context, id int64, gen int, f *vanthu.ReportFigures, n *vanthu.ReportNarrative, documentID int64, workbook []byte) (bool, error) {
+// narrative (kept as the clerk left it when n is nil) and the workbook;
+// the draft is linked already (CreateReportDraft). It reports false,
+// changing nothing, when gen is no longer the current generating one.
+//
+// Unlike the steps before it, finishing is not stopped by a draft issued
+// meanwhile: the draft was laid out from these figures, so its workbook
+// belongs with it.
+func (s *Store) FinishReport(ctx context.Context, id int64, gen int, f *vanthu.ReportFigures, n *vanthu.ReportNarrative, workbook []byte) (bool, error) {
 	fig, err := json.Marshal(f)
 	if err != nil {
 		return false, fmt.Errorf("store: finish report: %w", err)
@@ -209,8 +239,8 @@ func (s *Store) FinishReport(ctx context.Context, id int64, gen int, f *vanthu.R
 	done := false
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
-		q := `UPDATE reports SET state = ?, progress = 100, error = '', figures = ?, document_id = ?, workbook = ?, updated_at = ?`
-		args := []any{string(vanthu.ReportReady), string(fig), nullID(documentID), workbook, toMS(now)}
+		q := `UPDATE reports SET state = ?, progress = 100, error = '', figures = ?, workbook = ?, updated_at = ?`
+		args := []any{string(vanthu.ReportReady), string(fig), workbook, toMS(now)}
 		if n != nil {
 			b, err := json.Marshal(n)
 			if err != nil {
@@ -229,7 +259,7 @@ func (s *Store) FinishReport(ctx context.Context, id int64, gen int, f *vanthu.R
 		}
 		done = true
 		return s.reportEvent(ctx, tx, id, "system", "report_generated", map[string]any{
-			"generation": gen, "document_id": documentID, "workbook_size": len(workbook),
+			"generation": gen, "workbook_size": len(workbook),
 		})
 	})
 	return done, dbError("finish report", err)
@@ -240,13 +270,13 @@ func (s *Store) FinishReport(ctx context.Context, id int64, gen int, f *vanthu.R
 // generation that fails or dies after this step leaves no draft the
 // report does not know of: the next generation rewrites this one. ok is
 // false, and nothing is created, when gen is no longer the report's
-// generation at work.
+// generation at work or the report's current document was issued.
 func (s *Store) CreateReportDraft(ctx context.Context, id int64, gen int, d *vanthu.Document, actor string) (bool, error) {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := s.insertDocument(ctx, tx, d, actor); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, s.rebind(`UPDATE reports SET document_id = ?, updated_at = ? WHERE id = ? AND generation = ? AND state = ?`),
+		res, err := tx.ExecContext(ctx, s.rebind(`UPDATE reports SET document_id = ?, updated_at = ? WHERE id = ? AND generation = ? AND state = ? AND `+notIssued),
 			d.ID, toMS(s.now()), id, gen, string(vanthu.ReportGenerating))
 		if err != nil {
 			return err
@@ -298,7 +328,7 @@ func (s *Store) SaveReportNarrative(ctx context.Context, id int64, n vanthu.Repo
 		return fmt.Errorf("store: save narrative: %w", err)
 	}
 	return dbError("save narrative", s.inTx(ctx, func(tx *sql.Tx) error {
-		r, err := s.getReport(ctx, tx, "r.id = ?", id)
+		r, err := s.getReport(ctx, tx, false, "r.id = ?", id)
 		if err != nil {
 			return err
 		}

@@ -63,22 +63,28 @@ func testReportLifecycle(t *testing.T, newDSN opener) {
 		t.Fatalf("ReportWorkbook before finishing: %v, want not found", err)
 	}
 
-	doc := f.draft(t, func(d *vanthu.Document) {
-		d.Kind, d.TypeCode, d.Issuer = vanthu.KindReport, "BC", "SNV"
-		d.Content.Audience = vanthu.Audience{UnitIDs: f.ids("SNV")}
-		d.Content.Deadline = nil
-	})
+	// The generation makes its draft, linked at once.
+	doc := vanthu.Document{Kind: vanthu.KindReport, TypeCode: "BC", Issuer: "SNV", CreatedBy: f.user,
+		Subject: "Kết quả thực hiện kỷ luật, kỷ cương hành chính quý I năm 2026",
+		Content: vanthu.Content{Template: "report", Agency: "SỞ NỘI VỤ", Place: "Vĩnh Long", SignerName: "Lê Văn Bình",
+			Body: "Nội dung.", Audience: vanthu.Audience{UnitIDs: f.ids("SNV")}}}
+	if ok, err := st.CreateReportDraft(ctx, r.ID, 1, &doc, "system"); err != nil || !ok {
+		t.Fatalf("CreateReportDraft = %v, %v", ok, err)
+	}
+	if got, err := st.GetReport(ctx, r.ID); err != nil || got.DocumentID != doc.ID || got.HasWorkbook {
+		t.Fatalf("report with its draft, not finished: document %d, workbook %v, %v", got.DocumentID, got.HasWorkbook, err)
+	}
 	fig := &vanthu.ReportFigures{Period: p, Direction: vanthu.DirectionFigures{Issued: 3, AckOnTime: 7}}
 	narr := &vanthu.ReportNarrative{Assessment: "Tốt.", NextTasks: []string{"Kiểm tra đột xuất."}, Proposals: "Không."}
 	workbook := []byte("PK\x03\x04 workbook")
-	if ok, err := st.FinishReport(ctx, r.ID, 1, fig, narr, doc.ID, workbook); err != nil || !ok {
+	if ok, err := st.FinishReport(ctx, r.ID, 1, fig, narr, workbook); err != nil || !ok {
 		t.Fatalf("FinishReport = %v, %v", ok, err)
 	}
 	r, err := st.GetReport(ctx, r.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.State != vanthu.ReportReady || r.Progress != 100 || r.DocumentID != doc.ID || r.Figures == nil ||
+	if r.State != vanthu.ReportReady || r.Progress != 100 || r.DocumentID != doc.ID || r.Figures == nil || !r.HasWorkbook ||
 		r.Figures.Direction.AckOnTime != 7 || r.Narrative.Assessment != "Tốt." {
 		t.Fatalf("finished report = %+v", r)
 	}
@@ -86,16 +92,24 @@ func testReportLifecycle(t *testing.T, newDSN opener) {
 		t.Fatalf("ReportWorkbook = %q, %v", b, err)
 	}
 
-	// A new generation: the old task's late finish and progress change
-	// nothing; the clerk's narrative survives a finish without one.
-	r2, err := st.RequestReport(ctx, p, f.user, "vanthu")
-	if err != nil || r2.Generation != 2 || r2.State != vanthu.ReportGenerating {
-		t.Fatalf("second RequestReport = %+v, %v", r2, err)
+	// A new generation, asked for twice at once: one generation more. The
+	// old task's late finish and progress change nothing; the clerk's
+	// narrative survives a finish without one.
+	again := make([]vanthu.Report, 3)
+	errs = make([]error, 3)
+	for i := range again {
+		wg.Go(func() { again[i], errs[i] = st.RequestReport(ctx, p, f.user, "vanthu") })
+	}
+	wg.Wait()
+	for i, r2 := range again {
+		if errs[i] != nil || r2.Generation != 2 || r2.State != vanthu.ReportGenerating {
+			t.Fatalf("second RequestReport %d = generation %d, %s, %v; want generation 2 generating", i, r2.Generation, r2.State, errs[i])
+		}
 	}
 	if ok, err := st.SetReportProgress(ctx, r.ID, 1, 50); err != nil || ok {
 		t.Fatalf("stale SetReportProgress = %v, %v; want false", ok, err)
 	}
-	if ok, err := st.FinishReport(ctx, r.ID, 1, &vanthu.ReportFigures{Period: p}, nil, doc.ID, nil); err != nil || ok {
+	if ok, err := st.FinishReport(ctx, r.ID, 1, &vanthu.ReportFigures{Period: p}, nil, nil); err != nil || ok {
 		t.Fatalf("stale FinishReport = %v, %v; want false", ok, err)
 	}
 	if err := st.SaveReportNarrative(ctx, r.ID, vanthu.ReportNarrative{Assessment: "x"}, "vanthu"); vanthu.ErrorCodeOf(err) != vanthu.EConflict {
@@ -111,8 +125,11 @@ func testReportLifecycle(t *testing.T, newDSN opener) {
 	if _, err := st.RequestReport(ctx, p, f.user, "vanthu"); err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := st.FinishReport(ctx, r.ID, 3, fig, nil, doc.ID, workbook); err != nil || !ok {
+	if ok, err := st.FinishReport(ctx, r.ID, 3, fig, nil, workbook); err != nil || !ok {
 		t.Fatalf("FinishReport gen 3 = %v, %v", ok, err)
+	}
+	if r, _ = st.GetReport(ctx, r.ID); r.Narrative.Assessment != "Tốt." {
+		t.Fatalf("narrative after a finish without one = %+v, want the first one kept", r.Narrative)
 	}
 	if err := st.SaveReportNarrative(ctx, r.ID, vanthu.ReportNarrative{Assessment: "Đã sửa.", NextTasks: []string{"a", "b"}}, "vanthu"); err != nil {
 		t.Fatal(err)
@@ -122,11 +139,28 @@ func testReportLifecycle(t *testing.T, newDSN opener) {
 		t.Fatalf("narrative = %+v", r.Narrative)
 	}
 
-	// Issued: frozen.
+	// Issued while a generation is at work: the generation stops (no
+	// progress, no new draft) and the sweep no longer lists it; frozen.
+	if _, err := st.RequestReport(ctx, p, f.user, "vanthu"); err != nil {
+		t.Fatal(err)
+	}
 	f.issue(t, doc.ID, t0.Add(time.Hour))
 	r, _ = st.GetReport(ctx, r.ID)
-	if r.State != vanthu.ReportIssued {
-		t.Fatalf("state after issuing its document = %s", r.State)
+	if r.State != vanthu.ReportIssued || r.Generation != 4 {
+		t.Fatalf("state after issuing its document = %s, generation %d", r.State, r.Generation)
+	}
+	if ok, err := st.SetReportProgress(ctx, r.ID, 4, 40); err != nil || ok {
+		t.Fatalf("SetReportProgress after the draft was issued = %v, %v; want false", ok, err)
+	}
+	late := bc0(f)
+	if ok, err := st.CreateReportDraft(ctx, r.ID, 4, &late, "system"); err != nil || ok || late.ID != 0 {
+		t.Fatalf("CreateReportDraft after the draft was issued = %v, %v, id %d; want false and nothing", ok, err, late.ID)
+	}
+	if r, _ = st.GetReport(ctx, r.ID); r.DocumentID != doc.ID {
+		t.Fatalf("the issued report's document moved to %d", r.DocumentID)
+	}
+	if gen, err := st.GeneratingReports(ctx); err != nil || len(gen) != 0 {
+		t.Fatalf("GeneratingReports after the draft was issued = %+v, %v; want none", gen, err)
 	}
 	if _, err := st.RequestReport(ctx, p, f.user, "vanthu"); vanthu.ErrorCodeOf(err) != vanthu.EConflict {
 		t.Fatalf("RequestReport of an issued report: %v, want conflict", err)
@@ -141,8 +175,7 @@ func testReportLifecycle(t *testing.T, newDSN opener) {
 	}
 	// The BC draft of a generation is created and linked in one step; a
 	// stale generation creates nothing.
-	bc := vanthu.Document{Kind: vanthu.KindReport, TypeCode: "BC", Issuer: "SNV", CreatedBy: f.user, Subject: "Báo cáo 6 tháng",
-		Content: vanthu.Content{Template: "report", Agency: "SỞ NỘI VỤ", Place: "Vĩnh Long", SignerName: "Lê Văn Bình", Body: "Nội dung."}}
+	bc := bc0(f)
 	before, err := st.ListDocuments(ctx, store.DocumentFilter{})
 	if err != nil {
 		t.Fatal(err)
@@ -160,7 +193,7 @@ func testReportLifecycle(t *testing.T, newDSN opener) {
 	if got, err := st.GetReport(ctx, other.ID); err != nil || got.DocumentID != bc.ID || got.State != vanthu.ReportGenerating {
 		t.Fatalf("report after its draft: document %d, %s, %v; want document %d, generating", got.DocumentID, got.State, err, bc.ID)
 	}
-	if d, err := st.GetDocument(ctx, bc.ID); err != nil || d.State != vanthu.StateDraft || d.Subject != "Báo cáo 6 tháng" {
+	if d, err := st.GetDocument(ctx, bc.ID); err != nil || d.State != vanthu.StateDraft || d.Subject != bc.Subject {
 		t.Fatalf("draft = %+v, %v", d, err)
 	}
 
@@ -174,4 +207,10 @@ func testReportLifecycle(t *testing.T, newDSN opener) {
 	if got := actions(t, st, fmt.Sprintf("report:%d", r.ID)); !slices.Contains(got, "report_generated") || !slices.Contains(got, "report_failed") {
 		t.Fatalf("events %v", got)
 	}
+}
+
+// bc0 is a report's BC draft, not yet created.
+func bc0(f *docFixture) vanthu.Document {
+	return vanthu.Document{Kind: vanthu.KindReport, TypeCode: "BC", Issuer: "SNV", CreatedBy: f.user, Subject: "Báo cáo 6 tháng",
+		Content: vanthu.Content{Template: "report", Agency: "SỞ NỘI VỤ", Place: "Vĩnh Long", SignerName: "Lê Văn Bình", Body: "Nội dung."}}
 }

@@ -43,7 +43,7 @@ func (f *fixture) finishReport(r vanthu.Report, fig vanthu.ReportFigures) vanthu
 	f.t.Helper()
 	d := f.reportDraft(r)
 	n := vanthu.ReportNarrative{Assessment: "Đánh giá ban đầu.", NextTasks: []string{"Kiểm tra đột xuất."}}
-	if ok, err := f.st.FinishReport(context.Background(), r.ID, r.Generation, &fig, &n, d.ID, []byte("PK\x03\x04 phu luc")); err != nil || !ok {
+	if ok, err := f.st.FinishReport(context.Background(), r.ID, r.Generation, &fig, &n, []byte("PK\x03\x04 phu luc")); err != nil || !ok {
 		f.t.Fatalf("FinishReport = %v, %v", ok, err)
 	}
 	return d
@@ -181,7 +181,7 @@ func TestReportsAPI(t *testing.T) {
 		t.Fatalf("regenerated %+v", got)
 	}
 	ctx := context.Background()
-	if ok, err := f.st.FinishReport(ctx, rep.ID, 2, &fig, nil, doc.ID, []byte("PK\x03\x04 v2")); err != nil || !ok {
+	if ok, err := f.st.FinishReport(ctx, rep.ID, 2, &fig, nil, []byte("PK\x03\x04 v2")); err != nil || !ok {
 		t.Fatalf("FinishReport 2 = %v, %v", ok, err)
 	}
 	if _, err := f.dirs.Issue(ctx, doc.ID, "u-clerk"); err != nil {
@@ -258,6 +258,14 @@ func TestReportPages(t *testing.T) {
 	if page = bodyString(t, resp); strings.Contains(page, `id="report-pdf"`) || strings.Contains(page, `id="report-xlsx"`) {
 		t.Error("a report not yet generated offers its files")
 	}
+	listed := func() string {
+		resp := f.do("GET", "/reports", nil, clerk)
+		wantStatus(t, resp, http.StatusOK)
+		return bodyString(t, resp)
+	}
+	if strings.Contains(listed(), fmt.Sprintf("/api/v1/reports/%d/xlsx", rep.ID)) {
+		t.Error("the list offers the files of a report not yet generated")
+	}
 	prev := vanthu.ReportFigures{Inspections: vanthu.InspectionFigures{Listed: 200, Present: 150}}
 	f.finishReport(rep, vanthu.ReportFigures{Period: rep.Period, Inspections: vanthu.InspectionFigures{Total: 22, Listed: 424, Present: 333}, Previous: &prev})
 	resp = f.do("GET", loc, nil, clerk)
@@ -265,6 +273,9 @@ func TestReportPages(t *testing.T) {
 	page = bodyString(t, resp)
 	// Saving rebuilds the draft's body: the page warns that edits made
 	// on the document's page do not survive.
+	if !strings.Contains(listed(), fmt.Sprintf("/api/v1/reports/%d/xlsx", rep.ID)) {
+		t.Error("the list does not offer the files of a generated report")
+	}
 	for _, want := range []string{"78,54%", "75,00%", `id="narrative-form"`, "Đánh giá ban đầu.", `href="/documents/`, "/xlsx",
 		`id="narrative-hint"`, "nội dung dự thảo được lập lại từ số liệu và các mục III–V", "chỉ sửa trên trang văn bản ngay trước khi ban hành"} {
 		if !strings.Contains(page, want) {
