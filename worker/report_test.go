@@ -545,7 +545,7 @@ func (q *quarterFixture) wantDirection(p vanthu.Period, asOf time.Time) (vanthu.
 				r.acked++
 			default:
 				d.NotAckd++
-				if doc.deadline != nil && doc.deadline.Before(asOf) {
+				if doc.deadline != nil && doc.deadline.Before(asOf) && !by(x.fail, asOf) {
 					r.overdue++
 				}
 			}

@@ -61,7 +61,8 @@ const periodDirectives = `SELECT id FROM documents
 //   - not acknowledged: every other dispatch, bounced and failed included, so
 //     on time + late + not acknowledged = dispatches;
 //   - bounced or failed: bounced_at or failed_at (also counted above);
-//   - overdue (Biểu 4): deadline < asOf and not acknowledged by asOf.
+//   - overdue (Biểu 4): deadline < asOf, not acknowledged by asOf and not
+//     failed by asOf: a failed dispatch never arrived (Dispatch.Overdue).
 //
 // queued_at, lease and reminder columns are not used.
 const (
@@ -73,7 +74,8 @@ const (
 	sqlLate    = `CASE WHEN acknowledged_at <= ? AND acknowledged_at > deadline THEN 1 ELSE 0 END`
 	sqlNotAckd = `CASE WHEN acknowledged_at IS NULL OR acknowledged_at > ? THEN 1 ELSE 0 END`
 	sqlBounced = `CASE WHEN bounced_at <= ? OR failed_at <= ? THEN 1 ELSE 0 END`
-	sqlOverdue = `CASE WHEN deadline < ? AND (acknowledged_at IS NULL OR acknowledged_at > ?) THEN 1 ELSE 0 END`
+	sqlOverdue = `CASE WHEN deadline < ? AND (acknowledged_at IS NULL OR acknowledged_at > ?)
+		AND NOT (failed_at IS NOT NULL AND failed_at <= ?) THEN 1 ELSE 0 END`
 )
 
 // repeat returns n copies of v, for a parameter a query uses n times.
@@ -420,7 +422,7 @@ func (s *Store) receiptRows(ctx context.Context, q querier, c *collate.Collator,
 			err := sc.Scan(&r.UnitCode, &r.UnitName, &grp, &r.key.ord, &r.Dispatches, &r.Received, &r.Read, &r.Acknowledged, &r.Late, &r.Overdue)
 			r.key.code, r.key.name, r.key.grp = r.UnitCode, r.UnitName, vanthu.UnitGroup(grp)
 			return r, err
-		}, params(repeat(a, 5+2+1+1+2), msRange(p))...)
+		}, params(repeat(a, 5+2+1+1+3), msRange(p))...)
 	if err != nil {
 		return nil, err
 	}

@@ -362,7 +362,7 @@ func wantDirection(dirs []directiveSpec, p vanthu.Period, asOf time.Time) (vanth
 			if late {
 				r.Late++
 			}
-			if doc.deadline != nil && doc.deadline.Before(asOf) && !acked {
+			if doc.deadline != nil && doc.deadline.Before(asOf) && !acked && !by(x.fail, asOf) {
 				r.Overdue++
 			}
 			if by(x.bounce, asOf) || by(x.fail, asOf) {
