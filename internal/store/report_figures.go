@@ -185,6 +185,9 @@ func (s *Store) ReportFigures(ctx context.Context, p vanthu.Period, asOf time.Ti
 		if cur.Violations, old.Violations, err = s.codeCounts(ctx, tx, vanthu.CatalogViolation, p, prev); err != nil {
 			return fmt.Errorf("violations: %w", err)
 		}
+		// Every finding has one code (possibly ''), so the counts by code
+		// add up to the findings: no second pass over them.
+		cur.Inspections.Violators, old.Inspections.Violators = sumCounts(cur.Violations), sumCounts(old.Violations)
 		if cur.Handling, old.Handling, err = s.codeCounts(ctx, tx, vanthu.CatalogHandling, p, prev); err != nil {
 			return fmt.Errorf("handling: %w", err)
 		}
@@ -207,8 +210,17 @@ func (s *Store) ReportFigures(ctx context.Context, p vanthu.Period, asOf time.Ti
 	return f, nil
 }
 
-// headline computes Direction and Inspections of p, with Period, From,
-// Until and AsOf set and the lists empty.
+// sumCounts adds up a list of counts by code.
+func sumCounts(cs []vanthu.CodeCount) int {
+	n := 0
+	for _, c := range cs {
+		n += c.Count
+	}
+	return n
+}
+
+// headline computes Direction and Inspections of p but Violators, with
+// Period, From, Until and AsOf set and the lists empty.
 func (s *Store) headline(ctx context.Context, q querier, p vanthu.Period, asOf time.Time) (vanthu.ReportFigures, error) {
 	f := vanthu.ReportFigures{Period: p, AsOf: asOf,
 		Violations: []vanthu.CodeCount{}, Handling: []vanthu.CodeCount{},
@@ -238,11 +250,10 @@ func (s *Store) headline(ctx context.Context, q querier, p vanthu.Period, asOf t
 		COUNT(DISTINCT unit_id),
 		COALESCE(SUM(listed), 0), COALESCE(SUM(present), 0),
 		COALESCE(SUM(absent_leave), 0), COALESCE(SUM(absent_assignment), 0), COALESCE(SUM(absent_study), 0),
-		COALESCE(SUM(absent_unexcused), 0), COALESCE(SUM(late), 0), COALESCE(SUM(left_early), 0),
-		(SELECT COUNT(*) FROM inspection_findings f JOIN counted k ON k.id = f.inspection_id)
+		COALESCE(SUM(absent_unexcused), 0), COALESCE(SUM(late), 0), COALESCE(SUM(left_early), 0)
 		FROM counted`), msRange(p)...).
 		Scan(&in.Total, &in.Surprise, &in.Units, &in.Listed, &in.Present,
-			&in.AbsentLeave, &in.AbsentAssignment, &in.AbsentStudy, &in.AbsentUnexcused, &in.Late, &in.LeftEarly, &in.Violators)
+			&in.AbsentLeave, &in.AbsentAssignment, &in.AbsentStudy, &in.AbsentUnexcused, &in.Late, &in.LeftEarly)
 	if err != nil {
 		return f, fmt.Errorf("inspections: %w", err)
 	}
