@@ -35,33 +35,30 @@ type rowCalc struct {
 // maxMemo bounds the results a rowCalc keeps.
 const maxMemo = 1 << 16
 
-// cellRef matches a cell or range reference of one row, "E5", "$C$5:G5";
-// its columns are what a formula of the row can read.
-var cellRef = regexp.MustCompile(`\$?([A-Z]{1,3})\$?[0-9]+(?::\$?([A-Z]{1,3})\$?[0-9]+)?`)
-
 // indirect matches the functions that read cells named at run time.
 var indirect = regexp.MustCompile(`(?i)\b(INDIRECT|OFFSET|INDEX|ROW|COLUMN|CELL)\s*\(`)
 
 // readColumns returns the 1-based columns formula refers to, ranges
-// expanded. Text in quotes that looks like a reference only adds a column
-// to the memo key, which costs hits, never correctness.
+// expanded, as rewriteRefs finds its references: text in quotes and
+// function names (LOG10) are not references. Cells read through a function
+// (INDIRECT) are not named: see indirect.
 func readColumns(formula string) map[int]bool {
 	cols := map[int]bool{}
-	for _, m := range cellRef.FindAllStringSubmatch(formula, -1) {
-		first, err := excelize.ColumnNameToNumber(m[1])
+	rewriteRefs(formula, func(_ string, r1, r2 *rowRef) {
+		first, err := excelize.ColumnNameToNumber(r1.col)
 		if err != nil {
-			continue
+			return
 		}
 		last := first
-		if m[2] != "" {
-			if last, err = excelize.ColumnNameToNumber(m[2]); err != nil {
+		if r2 != nil {
+			if last, err = excelize.ColumnNameToNumber(r2.col); err != nil {
 				last = first
 			}
 		}
 		for c := min(first, last); c <= max(first, last); c++ {
 			cols[c] = true
 		}
-	}
+	})
 	return cols
 }
 
@@ -74,7 +71,7 @@ func newRowCalc(ts *templateSheet, row int) (*rowCalc, error) {
 	everything := false // a formula may read cells its text does not name
 	var others []int
 	for _, tc := range ts.rows[row-1] {
-		if tc.formula != "" && ownRowOnly(tc.formula, sheet, row) {
+		if tc.formula != "" && ownRowOnly(tc.formula, sheet, row, row == ts.marked) {
 			rc.cols = append(rc.cols, tc.col)
 			for c := range readColumns(tc.formula) {
 				read[c] = true
@@ -111,22 +108,53 @@ func newRowCalc(ts *templateSheet, row int) (*rowCalc, error) {
 }
 
 // ownRowOnly reports whether every reference of formula points at row on
-// sheet (with or without the sheet prefix).
-func ownRowOnly(formula, sheet string, row int) bool {
+// sheet (with or without the sheet prefix). In the repeated row (repeated)
+// a reference with an absolute row ($5) does not: each record's copy still
+// reads the first record.
+func ownRowOnly(formula, sheet string, row int, repeated bool) bool {
 	ok := true
 	rewriteRefs(formula, func(prefix string, r1, r2 *rowRef) {
 		if prefix != "" && vntext.NFC(prefix) != sheet || r1.row != row || r2 != nil && r2.row != row {
+			ok = false
+		}
+		if repeated && (r1.abs || r2 != nil && r2.abs) {
 			ok = false
 		}
 	})
 	return ok
 }
 
+// readsFormula reports whether the computed formulas read a cell of row
+// (the template row rc computes) that holds a formula rc does not compute.
+func (rc *rowCalc) readsFormula(row []templateCell) bool {
+	if rc == nil {
+		return false
+	}
+	for _, c := range rc.values {
+		if row[c-1].formula != "" {
+			return true
+		}
+	}
+	return false
+}
+
 // compute stores in cells (one per column of the row, 0-based) the value
-// of each computed formula, given the values already in cells.
+// of each computed formula, given the values already in cells; none when
+// they read a cell with a formula (Formula set) and no value.
 func (rc *rowCalc) compute(cells []excelize.Cell) error {
 	if rc == nil {
 		return nil
+	}
+	for _, c := range rc.values {
+		if cells[c-1].Formula != "" && cells[c-1].Value == nil {
+			// A formula read without its value (a COUNTIF total, a share
+			// of a total) would count as empty: leave them to the
+			// spreadsheet.
+			for _, c := range rc.cols {
+				cells[c-1].Value = nil
+			}
+			return nil
+		}
 	}
 	var key strings.Builder
 	for _, c := range rc.values {

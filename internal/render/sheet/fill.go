@@ -235,6 +235,28 @@ func setTyped(f *excelize.File, sheet, ref string, style int, v any) error {
 	}
 }
 
+// recordValue is the value a cell of the repeated row takes for rec
+// (index is its 1-based number), typed as Stream writes it: nil for a
+// formula, an empty cell, or a placeholder without a record.
+func recordValue(tc templateCell, d Data, rec map[string]any, index int) any {
+	switch {
+	case tc.formula != "":
+		return nil
+	case tc.text != nil:
+		if rec == nil {
+			return nil
+		}
+		if s, ok := tc.text.single(); ok {
+			v, _ := lookup(s, d, rec, index)
+			return typed(v)
+		}
+		return render(tc.text, d, rec, index)
+	case tc.value != "":
+		return vntext.NFC(tc.value)
+	}
+	return nil
+}
+
 // fillCell writes one template cell with data.
 func fillCell(f *excelize.File, sheet, ref string, tc templateCell, d Data, rec map[string]any, index int) error {
 	if s, ok := tc.text.single(); ok {
@@ -262,14 +284,16 @@ func Fill(ctx context.Context, tmpl []byte, d Data) ([]byte, error) {
 		marked, count int
 	}
 	var blocks []block
-	for _, ts := range sheets {
+	computed := make([]map[int]bool, len(sheets))
+	for i, ts := range sheets {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		count, err := fillSheet(ctx, f, ts, d)
+		count, cols, err := fillSheet(ctx, f, ts, d)
 		if err != nil {
 			return nil, err
 		}
+		computed[i] = cols
 		if ts.marked > 0 {
 			blocks = append(blocks, block{ts.name, ts.marked, count})
 		}
@@ -278,8 +302,8 @@ func Fill(ctx context.Context, tmpl []byte, d Data) ([]byte, error) {
 		widenCharts(f, vntext.NFC(b.sheet), b.marked, b.count, false)
 	}
 	// Cached values come last: a total may depend on another sheet.
-	for _, ts := range sheets {
-		if err := cacheTotals(f, ts, d); err != nil {
+	for i, ts := range sheets {
+		if err := cacheTotals(f, ts, d, computed[i]); err != nil {
 			return nil, err
 		}
 	}
@@ -305,8 +329,9 @@ func setFullCalc(f *excelize.File) error {
 }
 
 // fillSheet fills one sheet and returns how many rows the repeated row
-// became (at least 1 when there is a repeated row).
-func fillSheet(ctx context.Context, f *excelize.File, ts *templateSheet, d Data) (int, error) {
+// became (at least 1 when there is a repeated row), and the columns of the
+// repeated row whose formulas got their values here.
+func fillSheet(ctx context.Context, f *excelize.File, ts *templateSheet, d Data) (int, map[int]bool, error) {
 	name := ts.name
 	recs := d.records(name)
 	count := max(len(recs), 1)
@@ -322,12 +347,12 @@ func fillSheet(ctx context.Context, f *excelize.File, ts *templateSheet, d Data)
 			}
 			ref, _ := excelize.CoordinatesToCellName(tc.col, r+1)
 			if err := fillCell(f, name, ref, tc, d, nil, 0); err != nil {
-				return 0, fmt.Errorf("fill %s!%s: %w", name, ref, err)
+				return 0, nil, fmt.Errorf("fill %s!%s: %w", name, ref, err)
 			}
 		}
 	}
 	if ts.marked == 0 {
-		return 0, nil
+		return 0, nil, nil
 	}
 	m := ts.marked
 	tmplRow := ts.rows[m-1]
@@ -335,7 +360,7 @@ func fillSheet(ctx context.Context, f *excelize.File, ts *templateSheet, d Data)
 		// One insertion for the whole block: excelize moves everything
 		// below, including formulas and drawings, in a single pass.
 		if err := f.InsertRows(name, m+1, count-1); err != nil {
-			return 0, fmt.Errorf("insert %d rows in %q: %w", count-1, name, err)
+			return 0, nil, fmt.Errorf("insert %d rows in %q: %w", count-1, name, err)
 		}
 		for _, tc := range tmplRow {
 			if tc.style == 0 {
@@ -344,21 +369,42 @@ func fillSheet(ctx context.Context, f *excelize.File, ts *templateSheet, d Data)
 			from, _ := excelize.CoordinatesToCellName(tc.col, m+1)
 			to, _ := excelize.CoordinatesToCellName(tc.col, m+count-1)
 			if err := f.SetCellStyle(name, from, to, tc.style); err != nil {
-				return 0, fmt.Errorf("copy style to %s!%s:%s: %w", name, from, to, err)
+				return 0, nil, fmt.Errorf("copy style to %s!%s:%s: %w", name, from, to, err)
 			}
 		}
 		if ts.height > 0 {
 			for r := m + 1; r < m+count; r++ {
 				if err := f.SetRowHeight(name, r, ts.height); err != nil {
-					return 0, fmt.Errorf("set row height in %q: %w", name, err)
+					return 0, nil, fmt.Errorf("set row height in %q: %w", name, err)
 				}
 			}
 		}
 	}
+	// The formulas over their own row (rates) get their values as Stream
+	// gives them, memoised by the cells they read; cacheTotals skips them.
+	// When they read another formula of the row (=D5/D$20), whose value
+	// is not at hand here, cacheTotals computes them all in the workbook.
+	calc, err := newRowCalc(ts, m)
+	if err != nil {
+		return 0, nil, err
+	}
+	if calc.readsFormula(tmplRow) {
+		calc.close()
+		calc = nil
+	}
+	defer calc.close()
+	var computed map[int]bool
+	if calc != nil {
+		computed = make(map[int]bool, len(calc.cols))
+		for _, c := range calc.cols {
+			computed[c] = true
+		}
+	}
+	cells := make([]excelize.Cell, ts.width)
 	for i := range count {
 		if i%1000 == 0 {
 			if err := ctx.Err(); err != nil {
-				return 0, err
+				return 0, nil, err
 			}
 		}
 		var rec map[string]any
@@ -371,7 +417,7 @@ func fillSheet(ctx context.Context, f *excelize.File, ts *templateSheet, d Data)
 			var err error
 			switch {
 			case tc.formula != "":
-				if i > 0 {
+				if i > 0 && !computed[tc.col] {
 					err = f.SetCellFormula(name, ref, copyFormula(tc.formula, i))
 				}
 			case tc.text != nil:
@@ -384,7 +430,22 @@ func fillSheet(ctx context.Context, f *excelize.File, ts *templateSheet, d Data)
 				err = f.SetCellStr(name, ref, vntext.NFC(tc.value))
 			}
 			if err != nil {
-				return 0, fmt.Errorf("fill %s!%s: %w", name, ref, err)
+				return 0, nil, fmt.Errorf("fill %s!%s: %w", name, ref, err)
+			}
+		}
+		if calc == nil {
+			continue
+		}
+		for c, tc := range tmplRow {
+			cells[c] = excelize.Cell{Formula: tc.formula, Value: recordValue(tc, d, rec, i+1)}
+		}
+		if err := calc.compute(cells); err != nil {
+			return 0, nil, err
+		}
+		for _, c := range calc.cols {
+			ref, _ := excelize.CoordinatesToCellName(c, r)
+			if err := setComputed(f, name, ref, copyFormula(tmplRow[c-1].formula, i), cells[c-1].Value); err != nil {
+				return 0, nil, err
 			}
 		}
 	}
@@ -399,25 +460,42 @@ func fillSheet(ctx context.Context, f *excelize.File, ts *templateSheet, d Data)
 			ref, _ := excelize.CoordinatesToCellName(c, r)
 			fm, err := f.GetCellFormula(name, ref)
 			if err != nil {
-				return 0, fmt.Errorf("read formula of %s!%s: %w", name, ref, err)
+				return 0, nil, fmt.Errorf("read formula of %s!%s: %w", name, ref, err)
 			}
 			if fm == "" {
 				continue
 			}
 			if wide := widenBlock(fm, vntext.NFC(name), true, m, count, false); wide != fm {
 				if err := f.SetCellFormula(name, ref, wide); err != nil {
-					return 0, fmt.Errorf("widen formula of %s!%s: %w", name, ref, err)
+					return 0, nil, fmt.Errorf("widen formula of %s!%s: %w", name, ref, err)
 				}
 			}
 		}
 	}
-	return count, nil
+	return count, computed, nil
+}
+
+// setComputed writes formula at ref with v, when a number, as its cached
+// value.
+func setComputed(f *excelize.File, sheet, ref, formula string, v any) error {
+	if num, ok := v.(float64); ok {
+		// SetCellFloat drops the formula; SetCellFormula then puts it
+		// back and keeps the value as the cached result.
+		if err := f.SetCellFloat(sheet, ref, num, -1, 64); err != nil {
+			return fmt.Errorf("cache value of %s!%s: %w", sheet, ref, err)
+		}
+	}
+	if err := f.SetCellFormula(sheet, ref, formula); err != nil {
+		return fmt.Errorf("fill formula of %s!%s: %w", sheet, ref, err)
+	}
+	return nil
 }
 
 // cacheTotals stores the computed value of every numeric formula next to
-// the formula, totals and the repeated rows' own formulas (rates) alike,
-// for readers that do not recalculate.
-func cacheTotals(f *excelize.File, ts *templateSheet, d Data) error {
+// the formula, totals and the repeated rows' other formulas alike, for
+// readers that do not recalculate. computed lists the columns of the
+// repeated row that fillSheet gave their values.
+func cacheTotals(f *excelize.File, ts *templateSheet, d Data, computed map[int]bool) error {
 	name := ts.name
 	count := 0
 	if ts.marked > 0 {
@@ -429,7 +507,7 @@ func cacheTotals(f *excelize.File, ts *templateSheet, d Data) error {
 		// hold one.
 		inBlock := ts.marked > 0 && r >= ts.marked && r < ts.marked+count
 		for c := 1; c <= ts.width; c++ {
-			if inBlock && ts.rows[ts.marked-1][c-1].formula == "" {
+			if inBlock && (ts.rows[ts.marked-1][c-1].formula == "" || computed[c]) {
 				continue
 			}
 			ref, _ := excelize.CoordinatesToCellName(c, r)

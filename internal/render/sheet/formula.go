@@ -20,8 +20,10 @@ import (
 // look-behind.
 var refPattern = regexp.MustCompile(`((?:'(?:[^']|'')+'|[\p{L}_][\p{L}\p{N}_.]*)!)?(\$?[A-Za-z]{1,3})(\$?)([0-9]+)(?::(\$?[A-Za-z]{1,3})(\$?)([0-9]+))?`)
 
-// rowRef is the row half of a cell reference.
+// rowRef is the row half of a cell reference, with its column for
+// readers; a refFunc changes only abs and row.
 type rowRef struct {
+	col string // column letters as written, without "$"
 	abs bool
 	row int
 }
@@ -67,11 +69,11 @@ func rewriteSegment(s string, fn refFunc) string {
 			}
 		}
 		row1, _ := strconv.Atoi(s[m[8]:m[9]])
-		r1 := &rowRef{abs: m[7] > m[6], row: row1}
+		r1 := &rowRef{col: strings.TrimPrefix(s[m[4]:m[5]], "$"), abs: m[7] > m[6], row: row1}
 		var r2 *rowRef
 		if m[10] >= 0 {
 			row2, _ := strconv.Atoi(s[m[14]:m[15]])
-			r2 = &rowRef{abs: m[13] > m[12], row: row2}
+			r2 = &rowRef{col: strings.TrimPrefix(s[m[10]:m[11]], "$"), abs: m[13] > m[12], row: row2}
 		}
 		fn(sheet, r1, r2)
 		b.WriteString(s[last:m[8]])

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/xuri/excelize/v2"
+
+	"github.com/sonoivu/vanthu"
 )
 
 // rateTemplate is a small template: a repeated row with a rate and a row
@@ -175,9 +177,24 @@ func TestStreamSourceEdges(t *testing.T) {
 	recs, _, _ := rateRecords(3)
 	t.Run("formula above the records", func(t *testing.T) {
 		tmpl := rateTemplate(t, "=SUM(C5:C5)")
+		// A template mistake: EInvalid, so that the report worker does
+		// not retry it, naming the cell like Check, the same when the
+		// template is loaded (CheckSources).
 		err := Stream(context.Background(), tmpl, Data{Sources: map[string]RowSource{"Biểu 1": source(recs)}}, &bytes.Buffer{})
-		if err == nil || !strings.Contains(err.Error(), "A3") {
-			t.Errorf("err = %v, want a refusal naming A3", err)
+		for name, err := range map[string]error{"Stream": err, "CheckSources": CheckSources(tmpl, "Biểu 1")} {
+			var ve *vanthu.Error
+			if !errors.As(err, &ve) || ve.Code != vanthu.EInvalid || vanthu.Retryable(vanthu.ErrorCodeOf(err)) {
+				t.Fatalf("%s = %v, want EInvalid", name, err)
+			}
+			if len(ve.Problems) != 1 || ve.Problems[0].Field != "Biểu 1!A3" || !strings.Contains(ve.Problems[0].Message, "dòng tổng cộng") {
+				t.Errorf("%s problems = %+v, want one naming Biểu 1!A3 and the totals row", name, ve.Problems)
+			}
+		}
+		if err := CheckSources(tmpl, "Biểu 2"); err != nil {
+			t.Errorf("CheckSources of a sheet fed by Rows = %v", err)
+		}
+		if err := CheckSources(rateTemplate(t, ""), "Biểu 1"); err != nil {
+			t.Errorf("CheckSources of a template without formulas above = %v", err)
 		}
 		// With Rows the count is known and the formula is widened.
 		var b bytes.Buffer

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/xuri/excelize/v2"
 
+	"github.com/sonoivu/vanthu"
 	"github.com/sonoivu/vanthu/internal/vntext"
 )
 
@@ -34,7 +36,7 @@ func Stream(ctx context.Context, tmpl []byte, d Data, w io.Writer) error {
 			return err
 		}
 		if ts.marked == 0 {
-			if _, err := fillSheet(ctx, f, ts, d); err != nil {
+			if _, _, err := fillSheet(ctx, f, ts, d); err != nil {
 				return err
 			}
 			continue
@@ -148,13 +150,8 @@ func streamSheet(ctx context.Context, f *excelize.File, ts *templateSheet, d Dat
 	}
 	sheetName := vntext.NFC(name)
 	if src != nil {
-		for r := 1; r < m; r++ {
-			for _, tc := range ts.rows[r-1] {
-				if tc.formula != "" && widenBlock(tc.formula, sheetName, true, m, 1, true) != widenBlock(tc.formula, sheetName, true, m, 2, true) {
-					ref, _ := excelize.CoordinatesToCellName(tc.col, r)
-					return 0, fmt.Errorf("sheet %q: the formula of %s refers to the records, which a row source gives only after it is written", name, ref)
-				}
-			}
+		if problems := sourceProblems(ts); len(problems) > 0 {
+			return 0, vanthu.Invalid("Mẫu Excel không hợp lệ.", problems...)
 		}
 	}
 	rowCalc, err := newRowCalc(ts, m)
@@ -220,19 +217,9 @@ func streamSheet(ctx context.Context, f *excelize.File, ts *templateSheet, d Dat
 			}
 		}
 		for c, tc := range tmplRow {
-			cell := excelize.Cell{StyleID: tc.style}
-			switch {
-			case tc.formula != "":
+			cell := excelize.Cell{StyleID: tc.style, Value: recordValue(tc, d, rec, i+1)}
+			if tc.formula != "" {
 				cell.Formula = copyFormula(tc.formula, i)
-			case tc.text != nil && rec != nil:
-				if s, ok := tc.text.single(); ok {
-					v, _ := lookup(s, d, rec, i+1)
-					cell.Value = typed(v)
-				} else {
-					cell.Value = render(tc.text, d, rec, i+1)
-				}
-			case tc.text == nil && tc.value != "":
-				cell.Value = vntext.NFC(tc.value)
 			}
 			cells[c] = cell
 		}
@@ -288,6 +275,54 @@ func streamSheet(ctx context.Context, f *excelize.File, ts *templateSheet, d Dat
 		return 0, fmt.Errorf("flush sheet %q: %w", name, err)
 	}
 	return count, nil
+}
+
+// CheckSources validates the sheets of a template that Stream will feed
+// from a RowSource (Data.Sources): the rows above such a sheet's repeated
+// row are written before the records, so no formula there may refer to
+// them. Like Check, it returns a *vanthu.Error (EInvalid) with one Problem
+// per formula, its Field naming the place as "Sheet!A3". Sheets the
+// template does not have are ignored.
+func CheckSources(tmpl []byte, sheets ...string) error {
+	f, all, err := readTemplate(tmpl)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var problems []vanthu.Problem
+	for _, ts := range all {
+		if slices.ContainsFunc(sheets, func(s string) bool { return vntext.NFC(s) == vntext.NFC(ts.name) }) {
+			problems = append(problems, sourceProblems(ts)...)
+		}
+	}
+	if len(problems) > 0 {
+		return vanthu.Invalid("Mẫu Excel không hợp lệ.", problems...)
+	}
+	return nil
+}
+
+// sourceProblems lists the formulas above the repeated row of ts that
+// refer to the records, which a RowSource gives only after those rows are
+// written.
+func sourceProblems(ts *templateSheet) []vanthu.Problem {
+	m := ts.marked
+	if m == 0 {
+		return nil
+	}
+	sheetName := vntext.NFC(ts.name)
+	var problems []vanthu.Problem
+	for r := 1; r < m; r++ {
+		for _, tc := range ts.rows[r-1] {
+			if tc.formula != "" && widenBlock(tc.formula, sheetName, true, m, 1, true) != widenBlock(tc.formula, sheetName, true, m, 2, true) {
+				ref, _ := excelize.CoordinatesToCellName(tc.col, r)
+				problems = append(problems, vanthu.Problem{
+					Field:   ts.name + "!" + ref,
+					Message: fmt.Sprintf("công thức nằm trên dòng lặp (dòng %d) nhưng tham chiếu đến các dòng dữ liệu, mà trang này ghi dữ liệu lần lượt nên khi ghi công thức chưa biết có bao nhiêu dòng; hãy chuyển công thức này xuống dòng tổng cộng bên dưới dòng lặp", m),
+				})
+			}
+		}
+	}
+	return problems
 }
 
 // staticCell builds a stream cell from a template cell outside the
