@@ -1,7 +1,6 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -126,18 +125,10 @@ func (s *Store) ListDispatches(ctx context.Context, documentID int64) ([]vanthu.
 		return nil, err
 	}
 	c := vntext.NewCollator()
-	slices.SortStableFunc(rs, func(a, b dispatchRow) int {
-		if r := cmp.Compare(groupRank(a.group), groupRank(b.group)); r != 0 {
-			return r
-		}
-		if r := cmp.Compare(a.order, b.order); r != 0 {
-			return r
-		}
-		if r := c.CompareString(a.UnitName, b.UnitName); r != 0 {
-			return r
-		}
-		return cmp.Compare(a.UnitCode, b.UnitCode)
-	})
+	key := func(r dispatchRow) unitKey {
+		return unitKey{code: r.UnitCode, name: r.UnitName, grp: r.group, ord: r.order}
+	}
+	slices.SortStableFunc(rs, func(a, b dispatchRow) int { return compareUnitKeys(c, key(a), key(b)) })
 	out := make([]vanthu.Dispatch, len(rs))
 	for i, r := range rs {
 		out[i] = r.Dispatch

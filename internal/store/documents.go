@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/text/collate"
+
 	"github.com/sonoivu/vanthu"
 	"github.com/sonoivu/vanthu/internal/vntext"
 )
@@ -334,6 +336,28 @@ func (s *Store) ListDocuments(ctx context.Context, f DocumentFilter) ([]vanthu.D
 
 // groupRank orders unit groups as vanthu.UnitGroups lists them; unknown
 // groups go last.
+// unitKey is what orders units officially: group (vanthu.UnitGroups order),
+// order, name in Vietnamese collation, code. Unit lists, dispatch lists
+// and the report's annex rows all sort by it.
+type unitKey struct {
+	code, name string
+	grp        vanthu.UnitGroup
+	ord        int
+}
+
+func compareUnitKeys(c *collate.Collator, a, b unitKey) int {
+	if r := cmp.Compare(groupRank(a.grp), groupRank(b.grp)); r != 0 {
+		return r
+	}
+	if r := cmp.Compare(a.ord, b.ord); r != 0 {
+		return r
+	}
+	if r := c.CompareString(a.name, b.name); r != 0 {
+		return r
+	}
+	return cmp.Compare(a.code, b.code)
+}
+
 func groupRank(g vanthu.UnitGroup) int {
 	if i := slices.Index(vanthu.UnitGroups, g); i >= 0 {
 		return i
@@ -397,18 +421,8 @@ func (s *Store) resolveAudience(ctx context.Context, q querier, a vanthu.Audienc
 // Vietnamese collation (which the databases do not agree on), then code.
 func sortUnits(units []vanthu.Unit) {
 	c := vntext.NewCollator()
-	slices.SortFunc(units, func(a, b vanthu.Unit) int {
-		if r := cmp.Compare(groupRank(a.Group), groupRank(b.Group)); r != 0 {
-			return r
-		}
-		if r := cmp.Compare(a.Order, b.Order); r != 0 {
-			return r
-		}
-		if r := c.CompareString(a.Name, b.Name); r != 0 {
-			return r
-		}
-		return cmp.Compare(a.Code, b.Code)
-	})
+	key := func(u vanthu.Unit) unitKey { return unitKey{code: u.Code, name: u.Name, grp: u.Group, ord: u.Order} }
+	slices.SortFunc(units, func(a, b vanthu.Unit) int { return compareUnitKeys(c, key(a), key(b)) })
 }
 
 // checkPlan verifies that p covers exactly the resolved units, once each.

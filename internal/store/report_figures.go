@@ -123,27 +123,6 @@ func (s *Store) readSnapshot(ctx context.Context, fn func(tx *sql.Tx) error) err
 	return tx.Commit()
 }
 
-// unitKey is what orders units officially: group (vanthu.UnitGroups order),
-// order, name in Vietnamese collation, code.
-type unitKey struct {
-	code, name string
-	grp        vanthu.UnitGroup
-	ord        int
-}
-
-func compareUnitKeys(c *collate.Collator, a, b unitKey) int {
-	if r := cmp.Compare(groupRank(a.grp), groupRank(b.grp)); r != 0 {
-		return r
-	}
-	if r := cmp.Compare(a.ord, b.ord); r != 0 {
-		return r
-	}
-	if r := c.CompareString(a.name, b.name); r != 0 {
-		return r
-	}
-	return cmp.Compare(a.code, b.code)
-}
-
 // ReportFigures computes the figures of period p, milestones counted as
 // known at asOf, with the same headline figures of p.Previous() in
 // Previous (no annex rows, no Previous of its own).
