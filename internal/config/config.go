@@ -301,7 +301,7 @@ func settings() []setting {
 	g, st = str(func(c *Config) *string { return &c.DevMailPassword })
 	add("VANTHU_DEV_MAIL_PASSWORD", "dev-mail-password", "dev only: IMAP password of every built-in mailbox", true, g, st)
 	g, st = integer(func(c *Config) *int { return &c.DevSampleQuarters }, 0, 2)
-	add("VANTHU_DEV_SAMPLE_QUARTERS", "dev-sample-quarters", "dev only: ended quarters a fresh database is seeded with (directives and signed minutes, for the quarterly report): 0, 1 or 2", false, g, st)
+	add("VANTHU_DEV_SAMPLE_QUARTERS", "dev-sample-quarters", "dev only: how many of the last ended quarters are seeded, each when it has no inspection yet (directives and signed minutes, for the quarterly report): 0, 1 or 2", false, g, st)
 	return s
 }
 
