@@ -45,6 +45,7 @@ func benchSend(ctx context.Context, args []string, getenv func(string) string, o
 	fs.SetOutput(errOut)
 	units := fs.Int("units", 10000, "units the directive is sent to")
 	concurrency := fs.Int("concurrency", 20, "worker concurrency, and the raw transport's")
+	unconfirmed := fs.Int("max-unconfirmed", 1, "messages at once between the end of DATA and their record (VANTHU_SMTP_MAX_UNCONFIRMED)")
 	redisURL := fs.String("redis", "", "redis:// URL of a dedicated Redis (default: an in-process Redis)")
 	dbURL := fs.String("database", "", "an empty database: postgres:// URL or SQLite file (default: SQLite in a temporary directory)")
 	dir := fs.String("templates-dir", getenv("VANTHU_TEMPLATES_DIR"), "directory overriding the built-in templates")
@@ -52,8 +53,8 @@ func benchSend(ctx context.Context, args []string, getenv func(string) string, o
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *units < 1 || *concurrency < 1 {
-		return errors.New("bench send: --units and --concurrency must be positive")
+	if *units < 1 || *concurrency < 1 || *unconfirmed < 1 {
+		return errors.New("bench send: --units, --concurrency and --max-unconfirmed must be positive")
 	}
 	logger := slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{Level: slog.LevelError}))
 
@@ -97,6 +98,7 @@ func benchSend(ctx context.Context, args []string, getenv func(string) string, o
 	// (one Redis script per message) but never makes anyone wait.
 	cfg.SMTPRate, cfg.DomainRate = 1e6, 1e6
 	cfg.Concurrency = *concurrency
+	cfg.SMTPMaxUnconfirmed = *unconfirmed
 
 	setupStart := time.Now()
 	user := vanthu.User{Username: "bench", FullName: "Văn thư", Role: vanthu.RoleClerk, Active: true}
